@@ -1,0 +1,140 @@
+"""Reading and triage: issues and events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from service.api.auth import authorize_project, require, runtime_of
+from service.api.render import render_event, render_issue
+from service.clock import utc_now
+from service.db.models import Event, Issue
+from service.issues import STATUSES, ForbiddenTransition, change_status
+
+_SORTS = {
+    "last_seen": col(Issue.last_seen).desc(),
+    "first_seen": col(Issue.first_seen).desc(),
+    "count": col(Issue.count).desc(),
+    "users": col(Issue.user_count).desc(),
+}
+MAX_PAGE = 200
+
+
+def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit():
+        raise HTTPException(400, f"invalid {name} {raw!r}: expected a non-negative integer")
+    return min(int(raw), maximum)
+
+
+def list_issues_query(project_id: int, status: str | None, release: str | None, query: str | None, sort: str, limit: int, offset: int) -> Any:
+    statement = select(Issue).where(Issue.project_id == project_id)
+    if status:
+        statement = statement.where(Issue.status == status)
+    if release:
+        statement = statement.where(or_(Issue.first_release == release, Issue.last_release == release))
+    if query:
+        pattern = f"%{query}%"
+        statement = statement.where(or_(col(Issue.title).ilike(pattern), col(Issue.culprit).ilike(pattern)))
+    return statement.order_by(_SORTS[sort], col(Issue.id).desc()).offset(offset).limit(limit)
+
+
+async def list_issues(request: Request) -> JSONResponse:
+    project = authorize_project(request, request.path_params["slug"], "project:read")
+    status = request.query_params.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise HTTPException(400, f"invalid status {status!r}: expected one of {', '.join(STATUSES)}")
+    sort = request.query_params.get("sort") or "last_seen"
+    if sort not in _SORTS:
+        raise HTTPException(400, f"invalid sort {sort!r}: expected one of {', '.join(_SORTS)}")
+    limit = _int_param(request, "limit", 50, MAX_PAGE)
+    offset = _int_param(request, "offset", 0, 10**9)
+    statement = list_issues_query(project.id or 0, status, request.query_params.get("release"), request.query_params.get("query"), sort, limit, offset)
+
+    def load() -> list[dict[str, Any]]:
+        with Session(runtime_of(request).engine) as session:
+            return [render_issue(issue) for issue in session.exec(statement)]
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+def _load_issue(request: Request) -> Issue:
+    raw = request.path_params["issue_id"]
+    with Session(runtime_of(request).engine) as session:
+        issue = session.get(Issue, int(raw))
+    if issue is None:
+        require(request, "project:read")
+        raise HTTPException(404, f"issue {raw} not found")
+    return issue
+
+
+async def issue_detail(request: Request) -> JSONResponse:
+    issue = _load_issue(request)
+    if request.method == "GET":
+        require(request, "project:read", issue.project_id)
+        return JSONResponse(render_issue(issue))
+    require(request, "project:write", issue.project_id)
+    try:
+        changes = await request.json()
+    except ValueError:
+        raise HTTPException(400, "body is not valid JSON") from None
+    if not isinstance(changes, dict) or set(changes) - {"status"}:
+        raise HTTPException(400, "only 'status' can be changed")
+    requested = changes.get("status")
+    engine = runtime_of(request).engine
+    try:
+        with engine.begin() as connection:
+            change_status(connection, issue.id or 0, issue.status, str(requested), utc_now())
+    except ForbiddenTransition as error:
+        raise HTTPException(409 if requested in STATUSES else 400, str(error)) from None
+    with Session(engine) as session:
+        updated = session.get(Issue, issue.id)
+    assert updated is not None
+    return JSONResponse(render_issue(updated))
+
+
+async def issue_events(request: Request) -> JSONResponse:
+    issue = _load_issue(request)
+    require(request, "project:read", issue.project_id)
+    limit = _int_param(request, "limit", 50, MAX_PAGE)
+    offset = _int_param(request, "offset", 0, 10**9)
+
+    def load() -> list[dict[str, Any]]:
+        with Session(runtime_of(request).engine) as session:
+            events = session.exec(
+                select(Event).where(Event.issue_id == issue.id).order_by(col(Event.received_at).desc(), col(Event.id).desc()).offset(offset).limit(limit)
+            )
+            return [
+                {"event_id": event.event_id, "received_at": event.received_at.isoformat(), "release": event.release or None, "title": event.title, "symbolication": event.symbolication}
+                for event in events
+            ]
+
+    return JSONResponse(await run_in_threadpool(load))
+
+
+async def event_detail(request: Request) -> JSONResponse:
+    raw = request.path_params["event_id"].replace("-", "").lower()
+    with Session(runtime_of(request).engine) as session:
+        event = session.exec(select(Event).where(Event.event_id == raw)).first()
+    if event is None:
+        require(request, "project:read")
+        raise HTTPException(404, f"event {raw} not found")
+    require(request, "project:read", event.project_id)
+    return JSONResponse(await run_in_threadpool(render_event, event))
+
+
+routes = [
+    Route("/api/v1/projects/{slug}/issues", list_issues, methods=["GET"]),
+    Route("/api/v1/issues/{issue_id:int}", issue_detail, methods=["GET", "PATCH"]),
+    Route("/api/v1/issues/{issue_id:int}/events", issue_events, methods=["GET"]),
+    Route("/api/v1/events/{event_id}", event_detail, methods=["GET"]),
+]

@@ -1,0 +1,181 @@
+"""The ``shindan`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from service.config import Settings, load_settings
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from service.db.engine import make_engine
+
+    return make_engine(settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = _settings()
+    app = create_app(settings, run_workers=not args.no_worker)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False, proxy_headers=False)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from service.runtime import build_runtime
+
+    runtime = build_runtime(_settings())
+    runtime.start_workers()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    runtime.stop()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from service.db import migrate
+
+    settings = _settings()
+    migrate.upgrade(_engine(settings))
+    print("database is up to date")
+    return 0
+
+
+def cmd_project_create(args: argparse.Namespace) -> int:
+    from service.accounts import create_project
+
+    settings = _settings()
+    created = create_project(_engine(settings), settings.base_url, args.slug, args.platform, args.name)
+    print(json.dumps({"id": created.id, "slug": created.slug, "name": created.name, "platform": created.platform, "dsn": created.dsn, "public_key": created.public_key}))
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    from service.accounts import create_token
+
+    print(create_token(_engine(_settings()), args.scope, args.project))
+    return 0
+
+
+def cmd_user_create(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from service.accounts import create_user
+
+    password = os.environ.get("SHINDAN_USER_PASSWORD") or getpass.getpass("password: ")
+    user_id = create_user(_engine(_settings()), args.email, password, args.role, args.language or "")
+    print(json.dumps({"id": user_id, "email": args.email.lower(), "role": args.role}))
+    return 0
+
+
+def cmd_alert_webhook(args: argparse.Namespace) -> int:
+    from sqlmodel import Session, select
+
+    from service.api.channels import create_webhook_channel
+    from service.db.models import Project
+
+    engine = _engine(_settings())
+    project_id = None
+    if args.project:
+        with Session(engine) as session:
+            project = session.exec(select(Project).where(Project.slug == args.project)).first()
+        if project is None:
+            print(f"error: project {args.project!r} not found", file=sys.stderr)
+            return 2
+        project_id = project.id
+    print(json.dumps(create_webhook_channel(engine, project_id, args.name or args.url, args.url, args.language, args.secret)))
+    return 0
+
+
+def cmd_upload_symbols(args: argparse.Namespace) -> int:
+    from service.upload_client import upload_paths
+
+    return upload_paths(args.url, args.token, args.project, [Path(path) for path in args.paths])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shindan", description="Self-hosted crash reporting for mobile apps.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the web UI, APIs, ingest and (unless --no-worker) workers")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default 8000)")
+    serve.add_argument("--no-worker", action="store_true", help="do not process events in this process")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="run processing and notification workers only")
+    worker.set_defaults(handler=cmd_worker)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    project = commands.add_parser("project", help="manage projects").add_subparsers(dest="action", required=True)
+    project_create = project.add_parser("create", help="create a project and print its DSN as JSON")
+    project_create.add_argument("slug")
+    project_create.add_argument("--platform", required=True, choices=["apple", "android"])
+    project_create.add_argument("--name")
+    project_create.set_defaults(handler=cmd_project_create)
+
+    token = commands.add_parser("token", help="manage API tokens").add_subparsers(dest="action", required=True)
+    token_create = token.add_parser("create", help="create an API token and print it")
+    token_create.add_argument("--scope", action="append", required=True, choices=["symbols:write", "project:read", "project:write", "admin"], help="repeat for several scopes")
+    token_create.add_argument("--project", help="limit the token to this project slug")
+    token_create.set_defaults(handler=cmd_token_create)
+
+    user = commands.add_parser("user", help="manage web logins").add_subparsers(dest="action", required=True)
+    user_create = user.add_parser("create", help="create a web login; the password is read from SHINDAN_USER_PASSWORD or a prompt")
+    user_create.add_argument("email")
+    user_create.add_argument("--role", required=True, choices=["admin", "member", "viewer"])
+    user_create.add_argument("--language", choices=["en", "ja"], help="UI language; default follows the browser")
+    user_create.set_defaults(handler=cmd_user_create)
+
+    alert = commands.add_parser("alert", help="manage alert channels").add_subparsers(dest="action", required=True)
+    webhook = alert.add_parser("add-webhook", help="send signed JSON webhooks for new issues")
+    webhook.add_argument("--url", required=True)
+    webhook.add_argument("--project", help="project slug; default: every project")
+    webhook.add_argument("--name")
+    webhook.add_argument("--language", default="en", choices=["en", "ja"], help="language of the alert text")
+    webhook.add_argument("--secret", help="HMAC secret; default: a random one, printed once")
+    webhook.set_defaults(handler=cmd_alert_webhook)
+
+    upload = commands.add_parser("upload-symbols", help="find debug files and mappings under PATH and upload the missing ones")
+    upload.add_argument("--url", required=True, help="Shindan base URL, e.g. http://127.0.0.1:8000")
+    upload.add_argument("--token", required=True, help="API token with the symbols:write scope")
+    upload.add_argument("--project", required=True, help="project slug")
+    upload.add_argument("paths", nargs="+", metavar="PATH")
+    upload.set_defaults(handler=cmd_upload_symbols)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    from service.accounts import AccountError
+
+    try:
+        return int(args.handler(args))
+    except AccountError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Workers: claim a batch of jobs, run the pipeline on each, store the results in one transaction."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.clock import as_utc, utc_now
+from service.db.models import RawPayload
+from service.formats.errors import InvalidPayload
+from service.metrics import COUNTERS
+from service.processing.pipeline import EventContext, PipelineServices, run_pipeline
+from service.processing.store import store_event
+from service.queue import ClaimedJob, claim_jobs, fail_job, finish_jobs
+
+logger = logging.getLogger("shindan.worker")
+
+
+class Processor:
+    def __init__(self, engine: Engine, services: PipelineServices, batch_size: int, base_url: str) -> None:
+        self.engine = engine
+        self.services = services
+        self.batch_size = batch_size
+        self.base_url = base_url
+
+    def process_batch(self, worker_id: str, now: datetime | None = None) -> int:
+        """Process up to ``batch_size`` due jobs; return how many were claimed."""
+        now = now or utc_now()
+        with self.engine.begin() as connection:
+            jobs = claim_jobs(connection, worker_id, self.batch_size, now)
+        if not jobs:
+            return 0
+        payloads = self._load_payloads([job.payload_id for job in jobs if job.payload_id is not None])
+        done: list[tuple[ClaimedJob, EventContext]] = []
+        failures: list[tuple[ClaimedJob, str, bool]] = []
+        for job in jobs:
+            payload = payloads.get(job.payload_id or -1)
+            if payload is None:
+                failures.append((job, "raw payload not found", False))
+                continue
+            context = EventContext(job.project_id, payload.format, payload.body, as_utc(payload.received_at), payload.event_id)
+            try:
+                run_pipeline(context, self.services)
+            except InvalidPayload as error:
+                COUNTERS.inc("shindan_events_failed_total", step="parse")
+                logger.warning("job=%d event=%s cannot be parsed: %s", job.id, payload.event_id, error)
+                failures.append((job, f"invalid payload: {error}", False))
+                continue
+            done.append((job, context))
+        self._store(done, failures)
+        return len(jobs)
+
+    def _load_payloads(self, payload_ids: list[int]) -> dict[int, RawPayload]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(RawPayload).where(RawPayload.id.in_(payload_ids))).all()  # type: ignore[union-attr]
+        return {row.id: RawPayload(**row._mapping) for row in rows}
+
+    def _store(self, done: list[tuple[ClaimedJob, EventContext]], failures: list[tuple[ClaimedJob, str, bool]]) -> None:
+        now = utc_now()
+        try:
+            with self.engine.begin() as connection:
+                for job, context in done:
+                    store_event(connection, context, job.payload_id, now, self.base_url)
+                finish_jobs(connection, [job.id for job, _ in done], now)
+                for job, error, retryable in failures:
+                    fail_job(connection, job, error, now, retryable)
+        except SQLAlchemyError as error:
+            logger.warning("storing a batch of %d events failed (%s); storing them one by one", len(done), error.__class__.__name__)
+            self._store_one_by_one(done, failures, now)
+            return
+        COUNTERS.inc("shindan_events_processed_total", len(done))
+
+    def _store_one_by_one(self, done: list[tuple[ClaimedJob, EventContext]], failures: list[tuple[ClaimedJob, str, bool]], now: datetime) -> None:
+        """Isolate the event that broke a batch, so the others are not held back."""
+        for job, context in done:
+            try:
+                with self.engine.begin() as connection:
+                    store_event(connection, context, job.payload_id, now, self.base_url)
+                    finish_jobs(connection, [job.id], now)
+                COUNTERS.inc("shindan_events_processed_total")
+            except SQLAlchemyError as error:
+                logger.error("job=%d event=%s could not be stored: %s", job.id, context.event_id, error.__class__.__name__)
+                failures.append((job, f"storing failed: {error.__class__.__name__}", True))
+        with self.engine.begin() as connection:
+            for job, message, retryable in failures:
+                fail_job(connection, job, message, now, retryable)
+
+
+class BackgroundLoop:
+    """Runs ``step`` repeatedly in a thread; sleeps up to ``idle_seconds`` when it found no work."""
+
+    def __init__(self, name: str, step: Callable[[], int], idle_seconds: float, wake: threading.Event | None = None) -> None:
+        self.name = name
+        self.step = step
+        self.idle_seconds = idle_seconds
+        self.wake = wake or threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        logger.info("%s started", self.name)
+        while not self._stop.is_set():
+            try:
+                worked = self.step()
+            except SQLAlchemyError as error:
+                logger.error("%s: database error, retrying in 1s: %s", self.name, error.__class__.__name__)
+                self._stop.wait(1.0)
+                continue
+            except Exception:  # noqa: BLE001 - keep the loop alive; the error is logged with its traceback
+                logger.exception("%s: unexpected error, retrying in 1s", self.name)
+                self._stop.wait(1.0)
+                continue
+            if not worked:
+                self.wake.wait(self.idle_seconds)
+                self.wake.clear()
+        logger.info("%s stopped", self.name)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
