@@ -1,0 +1,171 @@
+"""Convert Sentry stack traces and threads into ``pb.Frame`` and ``pb.Thread``.
+
+Sentry lists frames outermost first (the last frame is where the thread
+stopped); the canonical model lists them innermost first, so every frame list
+is reversed here.
+"""
+
+from typing import Any
+
+from service.formats.sentry_values import (
+    as_dict,
+    as_dicts,
+    as_text,
+    parse_bool,
+    parse_int64,
+    parse_uint32,
+    parse_uint64,
+)
+from service.schema import crash_report_pb2 as pb
+
+# Values of ``Frame.address_mode``. An empty value means the SDK did not say,
+# so the symbolicator applies its default: frame 0 of a thread as is, the
+# other frames as return addresses.
+ADDRESS_MODE_EXACT = "exact"
+ADDRESS_MODE_RETURN = "return"
+
+PLATFORM_JAVA = "java"
+PLATFORM_NATIVE = "native"
+
+# A stack trace longer than this keeps its innermost and outermost halves,
+# as Sentry's own trimming does; deep recursion otherwise makes huge reports.
+MAX_FRAMES = 512
+
+_JAVA_PLATFORMS = {"java", "android", "kotlin", "jvm", "dalvik"}
+_NATIVE_PLATFORMS = {"native", "cocoa", "objc", "swift", "c", "cpp", "apple"}
+
+# Placeholder function names that carry no information. sentry-cocoa writes
+# "<redacted>" for system symbols it could not read on the device.
+_PLACEHOLDER_FUNCTIONS = {"<redacted>", "<unknown>", "?", "??"}
+
+# Java lock reasons of sentry-java's ``held_locks`` (a bit field): LOCKED
+# means the thread holds the monitor, WAITING and BLOCKED mean it waits for
+# it. SLEEPING (4, ``Thread.sleep``) waits for no lock and is not converted.
+_LOCK_LOCKED = 1
+_LOCK_WAITING = 2
+_LOCK_BLOCKED = 8
+
+
+def convert_stacktrace(stacktrace: Any, default_platform: str) -> list[pb.Frame]:
+    """Convert a Sentry stack trace object into frames, innermost first."""
+    raw = as_dict(stacktrace)
+    raw_frames = as_dicts(raw.get("frames"))
+    if len(raw_frames) > MAX_FRAMES:
+        half = MAX_FRAMES // 2
+        raw_frames = raw_frames[:half] + raw_frames[-half:]
+    frames = [convert_frame(item, default_platform) for item in reversed(raw_frames)]
+    _apply_address_adjustment(frames, as_text(raw.get("instruction_addr_adjustment")).lower())
+    return frames
+
+
+def convert_registers(stacktrace: Any) -> dict[str, int]:
+    """Read the ``registers`` map of a stack trace; values that are not numbers are skipped."""
+    registers = {}
+    for name, value in as_dict(as_dict(stacktrace).get("registers")).items():
+        number = parse_uint64(value)
+        if number is not None and isinstance(name, str):
+            registers[name] = number
+    return registers
+
+
+def convert_frame(raw: dict[str, Any], default_platform: str) -> pb.Frame:
+    """Convert one Sentry frame; ``default_platform`` applies when the frame does not say."""
+    frame = pb.Frame()
+    function = as_text(raw.get("function"))
+    frame.function = "" if function in _PLACEHOLDER_FUNCTIONS else function
+    frame.raw_function = as_text(raw.get("raw_function")) or as_text(raw.get("symbol"))
+    frame.module = as_text(raw.get("module"))
+    frame.filename = as_text(raw.get("filename"))
+    frame.abs_path = as_text(raw.get("abs_path"))
+    frame.lineno = parse_uint32(raw.get("lineno")) or 0
+    frame.colno = parse_uint32(raw.get("colno")) or 0
+    frame.instruction_addr = parse_uint64(raw.get("instruction_addr")) or 0
+    frame.symbol_addr = parse_uint64(raw.get("symbol_addr")) or 0
+    frame.image_addr = parse_uint64(raw.get("image_addr")) or 0
+    in_app = parse_bool(raw.get("in_app"))
+    if in_app is not None:
+        frame.in_app = in_app
+    frame.platform = _frame_platform(raw, frame, default_platform)
+    if frame.platform == PLATFORM_JAVA:
+        frame.lang = "kotlin" if frame.filename.endswith(".kt") else "java"
+        package, _, _ = frame.module.rpartition(".")
+        frame.package = package or as_text(raw.get("package"))
+    else:
+        frame.package = as_text(raw.get("package"))
+    return frame
+
+
+def _frame_platform(raw: dict[str, Any], frame: pb.Frame, default_platform: str) -> str:
+    explicit = as_text(raw.get("platform")).lower()
+    if explicit in _JAVA_PLATFORMS:
+        return PLATFORM_JAVA
+    if explicit in _NATIVE_PLATFORMS:
+        return PLATFORM_NATIVE
+    if frame.instruction_addr:
+        return PLATFORM_NATIVE
+    if frame.module and frame.function and default_platform != PLATFORM_NATIVE:
+        return PLATFORM_JAVA
+    return default_platform
+
+
+def _apply_address_adjustment(frames: list[pb.Frame], adjustment: str) -> None:
+    """Record Sentry's ``instruction_addr_adjustment`` on each native frame.
+
+    ``all_but_first``: frame 0 is the faulting instruction, the others are
+    return addresses; ``all``: every address is a return address (the stack
+    walker dropped the top frames); ``none``: the SDK already adjusted them.
+    ``auto`` and a missing value leave the mode empty.
+    """
+    for index, frame in enumerate(frames):
+        if frame.platform != PLATFORM_NATIVE:
+            continue
+        if adjustment == "all_but_first":
+            frame.address_mode = ADDRESS_MODE_EXACT if index == 0 else ADDRESS_MODE_RETURN
+        elif adjustment == "all":
+            frame.address_mode = ADDRESS_MODE_RETURN
+        elif adjustment == "none":
+            frame.address_mode = ADDRESS_MODE_EXACT
+
+
+def convert_threads(threads: Any, default_platform: str) -> list[pb.Thread]:
+    """Convert the ``threads`` interface (bare list or ``values`` wrapper)."""
+    return [convert_thread(raw, default_platform) for raw in as_dicts(threads)]
+
+
+def convert_thread(raw: dict[str, Any], default_platform: str) -> pb.Thread:
+    """Convert one thread, including its stack trace, registers and Java locks."""
+    thread = pb.Thread()
+    # sentry-swift 1.x wrote the thread index under "uuid".
+    thread_id = parse_int64(raw.get("id"))
+    if thread_id is None:
+        thread_id = parse_int64(raw.get("uuid"))
+    thread.id = thread_id or 0
+    thread.name = as_text(raw.get("name"))
+    thread.crashed = parse_bool(raw.get("crashed")) or False
+    thread.current = parse_bool(raw.get("current")) or False
+    thread.main = parse_bool(raw.get("main")) or False
+    thread.state = as_text(raw.get("state"))
+    stacktrace = raw.get("stacktrace")
+    thread.frames.extend(convert_stacktrace(stacktrace, default_platform))
+    for name, value in convert_registers(stacktrace).items():
+        thread.registers[name] = value
+    _convert_locks(raw.get("held_locks"), thread)
+    return thread
+
+
+def _convert_locks(held_locks: Any, thread: pb.Thread) -> None:
+    for raw in as_dict(held_locks).values():
+        if not isinstance(raw, dict):
+            continue
+        lock = pb.Lock(address=as_text(raw.get("address")))
+        package = as_text(raw.get("package_name"))
+        class_name = as_text(raw.get("class_name"))
+        lock.class_name = f"{package}.{class_name}" if package and class_name else class_name
+        owner = parse_int64(raw.get("thread_id"))
+        if owner is not None:
+            lock.owner_thread_id = owner
+        reason = parse_int64(raw.get("type")) or 0
+        if reason & (_LOCK_BLOCKED | _LOCK_WAITING) and not thread.HasField("waiting_on"):
+            thread.waiting_on.CopyFrom(lock)
+        elif reason & _LOCK_LOCKED:
+            thread.held_locks.append(lock)
