@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.engine import Connection
 
-from service.db.models import Job
+from service.db.models import Job, RawPayload
 
 LOCK_TIMEOUT = timedelta(minutes=10)
 MAX_ATTEMPTS = 5
@@ -52,9 +52,19 @@ def claim_jobs(connection: Connection, worker_id: str, limit: int, now: datetime
     return sorted((ClaimedJob(*row) for row in rows), key=lambda job: job.id)
 
 
-def finish_jobs(connection: Connection, job_ids: list[int], now: datetime) -> None:
-    if job_ids:
-        connection.execute(update(Job).where(Job.id.in_(job_ids)).values(status="done", finished_at=now, error=None))  # type: ignore[union-attr]
+def finish_jobs(connection: Connection, job_ids: list[int]) -> None:
+    """Delete finished jobs with their raw payloads.
+
+    The processed event keeps the scrubbed CrashReport; the raw payload may
+    hold personal data that scrubbing removed, so it is not kept once the
+    event is stored. Failed jobs keep their payloads for inspection.
+    """
+    if not job_ids:
+        return
+    payload_ids = connection.execute(select(Job.payload_id).where(Job.id.in_(job_ids), Job.payload_id != None)).scalars().all()  # type: ignore[union-attr]  # noqa: E711
+    connection.execute(delete(Job).where(Job.id.in_(job_ids)))  # type: ignore[union-attr]
+    if payload_ids:
+        connection.execute(delete(RawPayload).where(RawPayload.id.in_(payload_ids)))  # type: ignore[union-attr]
 
 
 def fail_job(connection: Connection, job: ClaimedJob, error: str, now: datetime, retryable: bool) -> None:

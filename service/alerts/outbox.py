@@ -57,7 +57,7 @@ def enqueue_new_issue(connection: Connection, project_id: int, issue_id: int, no
     written = 0
     for channel in channels:
         payload = new_issue_payload(project, issue, channel.language, base_url, now)
-        written += connection.execute(
+        inserted = connection.execute(
             _insert(connection)  # type: ignore[attr-defined]
             .values(
                 channel_id=channel.id,
@@ -70,5 +70,7 @@ def enqueue_new_issue(connection: Connection, project_id: int, issue_id: int, no
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        ).rowcount
+            .returning(OutboxMessage.id)
+        ).scalar_one_or_none()
+        written += inserted is not None
     return written

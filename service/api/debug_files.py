@@ -51,7 +51,8 @@ def store_debug_files(request: Request, project_id: int, found: list[FoundDebugF
                     created_at=now,
                 )
                 .on_conflict_do_nothing(index_elements=["project_id", "debug_id", "arch", "blob_sha256"])
-            ).rowcount
+                .returning(DebugFile.id)
+            ).scalar_one_or_none()
             described.append(
                 {
                     "kind": item.kind,
@@ -62,7 +63,7 @@ def store_debug_files(request: Request, project_id: int, found: list[FoundDebugF
                     "object_name": item.object_name,
                     "sha256": sha256,
                     "size": len(item.data),
-                    "created": bool(created),
+                    "created": created is not None,
                 }
             )
     runtime.debug_files.forget(project_id)

@@ -153,7 +153,6 @@ class Event(SQLModel, table=True):
     project_id: int = Field(foreign_key="project.id")
     event_id: str = Field(max_length=32)
     issue_id: int | None = Field(default=None, foreign_key="issue.id")
-    raw_payload_id: int | None = Field(default=None, foreign_key="raw_payload.id")
     received_at: datetime
     timestamp: datetime
     platform: str = Field(default="", max_length=16)

@@ -38,13 +38,13 @@ _RETRY_AFTER_OVERLOADED = 60
 async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large("request body", "max_compressed_bytes", limit)
+        raise too_large("request body as sent (before decompression)", "max_compressed_bytes", limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise too_large("request body", "max_compressed_bytes", limit)
+            raise too_large("request body as sent (before decompression)", "max_compressed_bytes", limit)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -36,7 +36,7 @@ def symbolication_state(context: EventContext) -> str:
     return "complete"
 
 
-def store_event(connection: Connection, context: EventContext, payload_id: int | None, now: datetime, base_url: str) -> int | None:
+def store_event(connection: Connection, context: EventContext, now: datetime, base_url: str) -> int | None:
     """Insert one processed event; return the id of a newly created issue, if any.
 
     A repeated event id (an SDK retrying after a lost response, or a job run
@@ -49,7 +49,6 @@ def store_event(connection: Connection, context: EventContext, payload_id: int |
     event_row = {
         "project_id": context.project_id,
         "event_id": context.event_id,
-        "raw_payload_id": payload_id,
         "received_at": context.received_at,
         "timestamp": timestamp,
         "platform": {1: "apple", 2: "android"}.get(report.platform, "other"),
@@ -73,9 +72,9 @@ def store_event(connection: Connection, context: EventContext, payload_id: int |
     connection.execute(update(Event).where(Event.id == inserted).values(issue_id=issue_id))  # type: ignore[arg-type]
     if report.user.id_hash:
         new_user = connection.execute(
-            _insert(connection, IssueUser).values(issue_id=issue_id, user_hash=report.user.id_hash).on_conflict_do_nothing()  # type: ignore[attr-defined]
-        ).rowcount
-        if new_user:
+            _insert(connection, IssueUser).values(issue_id=issue_id, user_hash=report.user.id_hash).on_conflict_do_nothing().returning(IssueUser.issue_id)  # type: ignore[attr-defined]
+        ).scalar_one_or_none()
+        if new_user is not None:
             connection.execute(update(Issue).where(Issue.id == issue_id).values(user_count=Issue.user_count + 1))  # type: ignore[arg-type]
     if created:
         enqueue_new_issue(connection, context.project_id, issue_id, now, base_url)

@@ -68,8 +68,8 @@ class Processor:
         try:
             with self.engine.begin() as connection:
                 for job, context in done:
-                    store_event(connection, context, job.payload_id, now, self.base_url)
-                finish_jobs(connection, [job.id for job, _ in done], now)
+                    store_event(connection, context, now, self.base_url)
+                finish_jobs(connection, [job.id for job, _ in done])
                 for job, error, retryable in failures:
                     fail_job(connection, job, error, now, retryable)
         except SQLAlchemyError as error:
@@ -83,8 +83,8 @@ class Processor:
         for job, context in done:
             try:
                 with self.engine.begin() as connection:
-                    store_event(connection, context, job.payload_id, now, self.base_url)
-                    finish_jobs(connection, [job.id], now)
+                    store_event(connection, context, now, self.base_url)
+                    finish_jobs(connection, [job.id])
                 COUNTERS.inc("shindan_events_processed_total")
             except SQLAlchemyError as error:
                 logger.error("job=%d event=%s could not be stored: %s", job.id, context.event_id, error.__class__.__name__)

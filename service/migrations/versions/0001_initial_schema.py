@@ -155,7 +155,6 @@ def upgrade() -> None:
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('issue_id', sa.Integer(), nullable=True),
-    sa.Column('raw_payload_id', sa.Integer(), nullable=True),
     sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('timestamp', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('platform', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
@@ -170,7 +169,6 @@ def upgrade() -> None:
     sa.Column('report', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['issue_id'], ['issue.id'], ),
     sa.ForeignKeyConstraint(['project_id'], ['project.id'], ),
-    sa.ForeignKeyConstraint(['raw_payload_id'], ['raw_payload.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('project_id', 'event_id', name='uq_event_id')
     )
