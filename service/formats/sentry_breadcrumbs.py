@@ -13,7 +13,7 @@ from service.formats.sentry_values import (
 )
 from service.schema import crash_report_pb2 as pb
 
-# Sentry SDKs keep 100 breadcrumbs by default; the most recent ones are kept.
+# Sentry SDKs keep 100 breadcrumbs by default. Over this limit the most recent ones are kept.
 MAX_BREADCRUMBS = 200
 MAX_BREADCRUMB_DATA_KEYS = 50
 MAX_BREADCRUMB_VALUE_CHARS = 1024
@@ -31,7 +31,7 @@ _LEVELS = {
 
 
 def parse_level(value: Any) -> pb.Level:
-    """Map a Sentry level name to ``pb.Level``; unknown names give ``LEVEL_UNSPECIFIED``."""
+    """Map a Sentry level name to ``pb.Level``, or to ``LEVEL_UNSPECIFIED`` when it is unknown."""
     return _LEVELS.get(as_text(value).strip().lower(), pb.LEVEL_UNSPECIFIED)
 
 

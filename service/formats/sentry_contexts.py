@@ -34,7 +34,7 @@ _DEVICE_FIELDS = {"model", "model_id", "manufacturer", "brand", "family", "arch"
 _OS_FIELDS = {"name", "version", "build", "kernel_version", "rooted"}
 _MAPPED_FIELDS = {"app": _APP_FIELDS, "device": _DEVICE_FIELDS, "os": _OS_FIELDS}
 
-# Context fields that identify a person or an installation; never stored as custom keys.
+# Context fields that identify a person or an installation, which are never stored as custom keys.
 # "device.name" is the name the owner gave the phone, often their own name.
 _IDENTIFYING_FIELDS = {
     "app": {"device_app_hash"},
@@ -114,7 +114,7 @@ def convert_os(contexts: dict[str, Any]) -> pb.OperatingSystem:
 
 
 def convert_user(event: dict[str, Any], contexts: dict[str, Any]) -> pb.User:
-    """Return a user holding the RAW user id in ``id_hash``; see the module docstring.
+    """Return a user with the RAW user id in ``id_hash``, which the scrub step must hash.
 
     Without ``user.id`` the installation id that the SDKs send
     (``contexts.device.id`` from sentry-java, ``device_app_hash`` from
@@ -136,7 +136,7 @@ def convert_user(event: dict[str, Any], contexts: dict[str, Any]) -> pb.User:
 def collect_custom_keys(event: dict[str, Any], contexts: dict[str, Any]) -> tuple[dict[str, str], int]:
     """Flatten ``extra`` and the contexts into string custom keys.
 
-    ``extra`` keys keep their names; context fields are named
+    ``extra`` keys keep their names, and context fields are named
     ``<context>.<field>`` (``device.thermal_state``). Fields already copied
     into typed fields and identifying fields are left out. Returns the keys
     and how many values were dropped over ``MAX_CUSTOM_KEYS``.

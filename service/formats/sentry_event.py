@@ -11,7 +11,6 @@ The returned report holds the RAW user id in ``user.id_hash``: the scrub step
 """
 
 import re
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,8 +42,10 @@ _APPLE_OS_NAMES = {"ios", "ipados", "macos", "mac os x", "tvos", "watchos", "vis
 def event_to_report(event: dict[str, Any], *, received_at: datetime) -> pb.CrashReport:
     """Convert a decoded Sentry event into a CrashReport.
 
-    ``received_at`` is used when the event has no usable timestamp. Raises
-    ``InvalidPayload`` when the payload is not an object or has nothing to show.
+    ``received_at`` is used when the event has no usable timestamp.
+    ``event_id`` stays empty when the event has no valid id, so that the
+    caller sets the id it assigned at ingest. Raises ``InvalidPayload`` when
+    the payload is not an object or has nothing to show.
     """
     if not isinstance(event, dict):
         raise InvalidPayload("Sentry event must be a JSON object")
@@ -107,16 +108,15 @@ def _is_java_event(event: dict[str, Any]) -> bool:
 
 def _set_identity(report: pb.CrashReport, event: dict[str, Any], received_at: datetime) -> None:
     event_id = as_text(event.get("event_id")).replace("-", "").lower()
-    if not _EVENT_ID.fullmatch(event_id):
-        if event_id:
-            _add_note(report, "The event id is not 32 hex digits; a new id was assigned.")
-        event_id = uuid.uuid4().hex
-    report.event_id = event_id
+    if _EVENT_ID.fullmatch(event_id):
+        report.event_id = event_id
+    elif event_id:
+        _add_note(report, "The event id is not 32 hex digits, so it was ignored.")
 
     timestamp = parse_timestamp(event.get("timestamp"))
     if timestamp is None:
         if event.get("timestamp") is not None:
-            _add_note(report, "The event timestamp is invalid; the time it was received is used instead.")
+            _add_note(report, "The event timestamp is invalid, so the time it was received is used instead.")
         timestamp = received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC)
     report.timestamp.FromDatetime(timestamp)
 
@@ -157,7 +157,7 @@ def _attach_exception_frames(report: pb.CrashReport) -> None:
     """Move exception frames onto their thread when it has none, and drop exact duplicates.
 
     sentry-java sends the crashed thread without frames and the frames on the
-    exception; sentry-cocoa sends the same frames on both. In the report an
+    exception, while sentry-cocoa sends the same frames on both. In the report an
     exception keeps its own frames only where they differ from its thread's.
     """
     for index, exception in enumerate(report.exceptions):

@@ -63,7 +63,7 @@ def convert_mechanism(raw: dict[str, Any], report_platform: pb.Platform) -> pb.M
 
     sentry-swift 1.x put ``posix_signal``, ``mach_exception`` (with
     ``exception_name``) and ``relevant_address`` directly on the mechanism and
-    sent no ``type``; the type is then inferred from what is present.
+    sent no ``type``, so the type is inferred from what is present.
     """
     mechanism = pb.Mechanism(type=as_text(raw.get("type")), description=as_text(raw.get("description")))
     handled = parse_bool(raw.get("handled"))

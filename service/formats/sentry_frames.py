@@ -1,7 +1,7 @@
 """Convert Sentry stack traces and threads into ``pb.Frame`` and ``pb.Thread``.
 
 Sentry lists frames outermost first (the last frame is where the thread
-stopped); the canonical model lists them innermost first, so every frame list
+stopped). The canonical model lists them innermost first, so every frame list
 is reversed here.
 """
 
@@ -28,7 +28,7 @@ PLATFORM_JAVA = "java"
 PLATFORM_NATIVE = "native"
 
 # A stack trace longer than this keeps its innermost and outermost halves,
-# as Sentry's own trimming does; deep recursion otherwise makes huge reports.
+# as Sentry's own trimming does, because deep recursion otherwise makes huge reports.
 MAX_FRAMES = 512
 
 _JAVA_PLATFORMS = {"java", "android", "kotlin", "jvm", "dalvik"}
@@ -59,7 +59,7 @@ def convert_stacktrace(stacktrace: Any, default_platform: str) -> list[pb.Frame]
 
 
 def convert_registers(stacktrace: Any) -> dict[str, int]:
-    """Read the ``registers`` map of a stack trace; values that are not numbers are skipped."""
+    """Read the ``registers`` map of a stack trace, skipping values that are not numbers."""
     registers = {}
     for name, value in as_dict(as_dict(stacktrace).get("registers")).items():
         number = parse_uint64(value)
@@ -69,7 +69,7 @@ def convert_registers(stacktrace: Any) -> dict[str, int]:
 
 
 def convert_frame(raw: dict[str, Any], default_platform: str) -> pb.Frame:
-    """Convert one Sentry frame; ``default_platform`` applies when the frame does not say."""
+    """Convert one Sentry frame, using ``default_platform`` when the frame names none."""
     frame = pb.Frame()
     function = as_text(raw.get("function"))
     frame.function = "" if function in _PLACEHOLDER_FUNCTIONS else function
@@ -111,10 +111,10 @@ def _frame_platform(raw: dict[str, Any], frame: pb.Frame, default_platform: str)
 def _apply_address_adjustment(frames: list[pb.Frame], adjustment: str) -> None:
     """Record Sentry's ``instruction_addr_adjustment`` on each native frame.
 
-    ``all_but_first``: frame 0 is the faulting instruction, the others are
-    return addresses; ``all``: every address is a return address (the stack
-    walker dropped the top frames); ``none``: the SDK already adjusted them.
-    ``auto`` and a missing value leave the mode empty.
+    With ``all_but_first`` frame 0 is the faulting instruction and the others
+    are return addresses. With ``all`` every address is a return address,
+    because the stack walker dropped the top frames. With ``none`` the SDK
+    already adjusted them. ``auto`` and a missing value leave the mode empty.
     """
     for index, frame in enumerate(frames):
         if frame.platform != PLATFORM_NATIVE:

@@ -15,8 +15,8 @@ from service.schema import crash_report_pb2 as pb
 
 _NATIVE_TYPES = {"macho": pb.IMAGE_TYPE_MACHO, "apple": pb.IMAGE_TYPE_MACHO, "elf": pb.IMAGE_TYPE_ELF}
 
-# Mach-O cpu types and subtypes from <mach/machine.h>; the subtype's top byte
-# holds capability bits (e.g. the pointer-authentication ABI) and is masked off.
+# Mach-O cpu types and subtypes from <mach/machine.h>. The subtype's top byte
+# contains capability bits (e.g. the pointer-authentication ABI) and is masked off.
 _CPU_ARCH_ABI64 = 0x01000000
 _CPU_ARCH_ABI64_32 = 0x02000000
 _CPU_TYPE_X86 = 7

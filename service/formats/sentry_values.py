@@ -44,7 +44,7 @@ def as_dicts(value: Any) -> list[dict[str, Any]]:
 def as_text(value: Any) -> str:
     """Return a scalar as text: strings as they are, numbers and booleans in JSON spelling.
 
-    Objects, lists and ``None`` give ``""``; use ``as_json_text`` where nested
+    Objects, lists and ``None`` give ``""``. Use ``as_json_text`` where nested
     values should be kept.
     """
     if isinstance(value, str):
@@ -99,7 +99,7 @@ def parse_integer(value: Any) -> int | None:
 
 
 def parse_uint64(value: Any) -> int | None:
-    """Read an unsigned 64-bit value (address, size); negative or oversized values give ``None``."""
+    """Read an unsigned 64-bit value (address, size), or ``None`` when it is negative or too large."""
     number = parse_integer(value)
     if number is None or number < 0 or number > UINT64_MAX:
         return None
@@ -131,7 +131,7 @@ def parse_int32(value: Any) -> int | None:
 
 
 def parse_code64(value: Any) -> int | None:
-    """Read a 64-bit code word; negative values are taken as two's complement.
+    """Read a 64-bit code word, taking negative values as two's complement.
 
     Mach exception codes are unsigned 64-bit, but SDKs written in languages
     without unsigned types send large codes as negative numbers.

@@ -25,8 +25,8 @@ Detector = Callable[[str, set[str]], str]
 _W = "A-Za-z0-9_\uff10-\uff19\uff21-\uff3a\uff41-\uff5a"
 
 # Not preceded by such a character, a dot, a hyphen, a slash, a colon, a plus
-# or a percent sign; not followed by such a character, a hyphen, or a dot and
-# a digit. This keeps numbers inside hex words, versions, UUIDs, paths, times
+# or a percent sign, and not followed by such a character, a hyphen, or a dot
+# and a digit. This keeps numbers inside hex words, versions, UUIDs, paths, times
 # and URL escapes out of reach.
 _BEFORE = rf"(?<![{_W}.\-/:+%])"
 _AFTER = rf"(?![{_W}\-]|\.\d)"
@@ -50,7 +50,7 @@ _JP_PHONE = re.compile(
 _INTERNATIONAL_PHONE = re.compile(rf"(?<![{_W}+\uff0b])[+\uff0b]\d[\d \-.()\u3000]{{6,22}}\d(?![{_W}])")
 _NANP_PHONE = re.compile(_BEFORE + r"(?:\(\d{3}\) ?|\d{3}-)\d{3}-\d{4}" + _AFTER)
 
-# The local part is ASCII; domain labels may be internationalized, the
+# The local part is ASCII. Domain labels may be internationalized, but the
 # top-level domain is ASCII letters. "%40" is an @ escaped in a URL.
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._+\-])[A-Za-z0-9_+\-](?:[A-Za-z0-9._+\-]*[A-Za-z0-9_+\-])?"
@@ -89,7 +89,7 @@ _URL = re.compile(r"\bhttps?://[^\s\"'<>]+")
 
 
 def scrub_text(text: str) -> tuple[str, set[str]]:
-    """Replace personal data and secrets in ``text``; return the new text and the kinds found."""
+    """Replace personal data and secrets in ``text``, returning the new text and the kinds found."""
     kinds: set[str] = set()
     if not text:
         return text, kinds

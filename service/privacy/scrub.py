@@ -2,7 +2,7 @@
 
 It runs right after parsing. The Sentry converter
 (``service.formats.sentry_event``) leaves the RAW user id, or the
-installation id, in ``report.user.id_hash``; ``scrub_report`` replaces it with
+installation id, in ``report.user.id_hash``, and ``scrub_report`` replaces it with
 an HMAC-SHA256 of that id under the installation's key, so the same user
 counts once across events but the id itself is never stored. Because of that
 the step must run exactly once per parse: running it again on an already
@@ -35,7 +35,7 @@ def scrub_report(report: pb.CrashReport, user_hash_key: bytes) -> list[str]:
     ``user_hash_key`` is empty.
     """
     if not user_hash_key:
-        raise ValueError("user_hash_key must not be empty; set SHINDAN_SECRET_KEY")
+        raise ValueError("user_hash_key is empty: pass the installation's secret key")
     kinds: set[str] = set()
 
     if report.user.id_hash:

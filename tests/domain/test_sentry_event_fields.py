@@ -56,12 +56,20 @@ def test_event_id_dashed_uppercase() -> None:
     assert report.event_id == "4e886d584944440196268c627552302e"
 
 
-def test_event_id_invalid_replaced_with_note() -> None:
+def test_event_id_invalid_left_empty_with_note() -> None:
     report = convert(native_event(event_id="not-an-id"))
 
-    assert len(report.event_id) == 32
-    assert report.event_id != "not-an-id"
+    assert report.event_id == ""
     assert [note.step for note in report.notes] == ["parse"]
+
+
+def test_event_id_missing_left_empty() -> None:
+    event = native_event()
+    del event["event_id"]
+    report = convert(event)
+
+    assert report.event_id == ""
+    assert len(report.notes) == 0
 
 
 @pytest.mark.parametrize(
