@@ -79,6 +79,8 @@ def convert_frame(raw: dict[str, Any], default_platform: str) -> pb.Frame:
     frame.abs_path = as_text(raw.get("abs_path"))
     frame.lineno = parse_uint32(raw.get("lineno")) or 0
     frame.colno = parse_uint32(raw.get("colno")) or 0
+    # NOTE: frames with ``addr_mode: "rel:N"`` (addresses relative to image N,
+    # sent by .NET and WebAssembly SDKs) are read as absolute addresses.
     frame.instruction_addr = parse_uint64(raw.get("instruction_addr")) or 0
     frame.symbol_addr = parse_uint64(raw.get("symbol_addr")) or 0
     frame.image_addr = parse_uint64(raw.get("image_addr")) or 0

@@ -27,6 +27,8 @@ from service.grouping.result import SignaturePart
 from service.grouping.title import exception_type_name
 from service.schema import crash_report_pb2 as pb
 
+# NOTE: R8-obfuscated Java names (a.b.c.d) differ between builds, so without
+# an uploaded mapping the same crash can split into one issue per release.
 TOP_FRAMES = 5
 MAX_EXCEPTIONS = 5
 SUPPORTED_CONFIGS = ("v1",)

@@ -85,6 +85,9 @@ _SECRET_ASSIGNMENT = re.compile(
     r"(\"?\s*[=:\uff1a\uff1d]\s*\"?)([^\s&\"',;)}\]\u3000\u3001\u3002]+)"
 )
 _SECRET_SUFFIXES = ("password", "passwd", "pwd", "secret", "otp", "パスワード", "暗証番号")
+# NOTE: IP addresses in free text are not detected, because dotted version
+# numbers such as 4.2.0.512 look the same. They are replaced only under keys
+# that name them (see sensitive_names).
 _URL = re.compile(r"\bhttps?://[^\s\"'<>]+")
 
 
