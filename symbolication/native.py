@@ -1,0 +1,286 @@
+"""Symbolication of native frames: address to image, image to SymCache, SymCache to frames.
+
+Frame statuses, and the matching image status and status_detail:
+
+    SYMBOLICATED      the SymCache has an entry for the address             image FOUND
+    UNKNOWN_IMAGE     the address lies in no image of the report            (no image)
+    MISSING_SYMBOLS   the report gives no debug id, or nothing was uploaded
+                      for it                                                image MISSING
+    MALFORMED_SYMBOLS the debug file cannot be read                         image MALFORMED
+    MALFORMED_SYMBOLS the debug file was read but has no entry for the
+                      address (another build, or a bogus frame)             image FOUND, with
+                                                                            the count in the detail
+    NOT_APPLICABLE    the frame has no address but already has a function
+
+An image no frame points into gets UNUSED and is never looked up.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from symbolic.common import arch_get_ip_reg_name, arch_is_known
+from symbolic.debuginfo import normalize_debug_id
+from symbolic.exceptions import SymbolicError
+from symbolic.symcache import SourceLocation, SymCache, find_best_instruction
+
+from service.schema import crash_report_pb2 as pb
+from symbolication.demangle import demangle
+from symbolication.images import ImageIndex, IndexedImage, address_mask_for
+from symbolication.model import DebugFileRef, FindDebugFile, SymbolicationResult
+from symbolication.store import SymbolFileError, SymbolStore
+
+logger = logging.getLogger("shindan.symbols")
+
+_NIL_DEBUG_ID = "00000000-0000-0000-0000-000000000000"
+# Frame.address_mode values. "exact" (also "abs", "none") looks the address up as is,
+# "return" (also "all") treats it as a return address. An empty value, "auto" and
+# "all_but_first" leave it to the frame's position: frame 0 exact, the others return.
+_EXACT_MODES = frozenset({"exact", "abs", "none"})
+_RETURN_MODES = frozenset({"return", "all"})
+# SymCache `lang` values mapped to Frame.lang.
+_DEBUG_INFO_LANGUAGES = {
+    "c": "c",
+    "cpp": "cpp",
+    "objc": "objc",
+    "objcpp": "objc",
+    "swift": "swift",
+    "rust": "rust",
+}
+
+
+@dataclass
+class _ImageState:
+    image: pb.Image
+    debug_id: str
+    ref: DebugFileRef | None = None
+    symcache: SymCache | None = None
+    status: int = pb.IMAGE_STATUS_UNSPECIFIED
+    detail: str = ""
+    addresses_without_entry: int = 0
+    example_without_entry: int | None = None
+
+
+class NativeFrames:
+    """Symbolicates the native frames of one report and then sets its image statuses."""
+
+    def __init__(
+        self,
+        store: SymbolStore,
+        find_debug_file: FindDebugFile,
+        report: pb.CrashReport,
+        result: SymbolicationResult,
+    ) -> None:
+        self._store = store
+        self._find_debug_file = find_debug_file
+        self._report = report
+        self._result = result
+        self._index = ImageIndex(report.images)
+        self._address_mask = address_mask_for(report)
+        self._device_arch = report.device.archs[0] if report.device.archs else ""
+        self._signal = _crash_signal(report)
+        self._states: dict[int, _ImageState] = {}
+        self._lookups: dict[tuple[int, int], list[SourceLocation]] = {}
+
+    def symbolicate(self, frame: pb.Frame, *, position: int, registers: Mapping[str, int]) -> list[pb.Frame]:
+        """Return the frames that replace `frame`: several when the address is in inlined code.
+
+        `position` is the frame's index in its stack trace (0 is where the thread
+        stopped) and `registers` are the thread's registers, used for the top frame.
+        """
+        if frame.instruction_addr == 0:
+            _demangle_reported_name(frame)
+            has_name = bool(frame.function or frame.raw_function)
+            frame.status = pb.FRAME_STATUS_NOT_APPLICABLE if has_name else pb.FRAME_STATUS_UNKNOWN_IMAGE
+            return [frame]
+
+        address, indexed = self._index.locate(frame.instruction_addr, self._address_mask)
+        frame.instruction_addr = address
+        if indexed is None:
+            _demangle_reported_name(frame)
+            frame.status = pb.FRAME_STATUS_UNKNOWN_IMAGE
+            return [frame]
+
+        image = indexed.image
+        frame.image_addr = image.image_addr
+        if image.code_file:
+            frame.package = image.code_file
+        state = self._image_state(indexed)
+        if state.symcache is None:
+            _demangle_reported_name(frame)
+            frame.status = (
+                pb.FRAME_STATUS_MALFORMED_SYMBOLS
+                if state.status == pb.IMAGE_STATUS_MALFORMED
+                else pb.FRAME_STATUS_MISSING_SYMBOLS
+            )
+            return [frame]
+
+        relative = self._lookup_address(frame, position, state, address, registers) - image.image_addr
+        locations = self._lookup(indexed.position, state.symcache, relative)
+        if not locations:
+            state.addresses_without_entry += 1
+            if state.example_without_entry is None:
+                state.example_without_entry = relative
+            _demangle_reported_name(frame)
+            frame.status = pb.FRAME_STATUS_MALFORMED_SYMBOLS
+            return [frame]
+        return _expand(frame, locations, image.image_addr)
+
+    def finish(self) -> None:
+        """Set status and status_detail on every native image of the report."""
+        for position, image in enumerate(self._report.images):
+            if image.type == pb.IMAGE_TYPE_PROGUARD:
+                continue
+            state = self._states.get(position)
+            if state is None:
+                image.status = pb.IMAGE_STATUS_UNUSED
+                image.status_detail = "No frame points into this image, so it was not looked up."
+                continue
+            image.status = state.status
+            image.status_detail = _found_detail(state) if state.status == pb.IMAGE_STATUS_FOUND else state.detail
+
+    def _image_state(self, indexed: IndexedImage) -> _ImageState:
+        state = self._states.get(indexed.position)
+        if state is None:
+            state = self._load_image(indexed.image)
+            self._states[indexed.position] = state
+        return state
+
+    def _load_image(self, image: pb.Image) -> _ImageState:
+        debug_id = _image_debug_id(image)
+        state = _ImageState(image=image, debug_id=debug_id)
+        if not debug_id:
+            state.status = pb.IMAGE_STATUS_MISSING
+            state.detail = "The report gives no valid debug id for this image, so no debug file can be looked up."
+            return state
+
+        state.ref = self._find_debug_file("native", debug_id)
+        if state.ref is None:
+            state.status = pb.IMAGE_STATUS_MISSING
+            state.detail = f"No debug file with debug id {debug_id} has been uploaded."
+            self._result.add_missing("native", debug_id)
+            return state
+
+        try:
+            state.symcache = self._store.symcache(state.ref.sha256, state.ref.arch)
+        except SymbolFileError as error:
+            logger.warning("Cannot use debug file %s for debug id %s: %s", state.ref.sha256, debug_id, error.message)
+            state.status = pb.IMAGE_STATUS_MALFORMED
+            state.detail = f"The debug file uploaded for debug id {debug_id} cannot be used: {error.message}"
+            self._result.add_malformed("native", debug_id)
+            return state
+        state.status = pb.IMAGE_STATUS_FOUND
+        return state
+
+    def _lookup_address(
+        self, frame: pb.Frame, position: int, state: _ImageState, address: int, registers: Mapping[str, int]
+    ) -> int:
+        """Return the address to look up: a caller frame's return address moved into its call."""
+        mode = frame.address_mode
+        if mode in _EXACT_MODES:
+            return address
+        is_crashing_frame = position == 0 and mode not in _RETURN_MODES
+        arch = state.image.arch or (state.ref.arch if state.ref else None) or self._device_arch
+        if not arch or not arch_is_known(arch):
+            # Any address inside the call instruction finds the call's line.
+            return address if is_crashing_frame else address - 1
+        ip_register = None
+        if is_crashing_frame:
+            register_name = arch_get_ip_reg_name(arch)
+            ip_register = registers.get(register_name) if register_name else None
+        return int(
+            find_best_instruction(
+                address, arch, crashing_frame=is_crashing_frame, signal=self._signal, ip_reg=ip_register
+            )
+        )
+
+    def _lookup(self, position: int, symcache: SymCache, relative: int) -> list[SourceLocation]:
+        key = (position, relative)
+        locations = self._lookups.get(key)
+        if locations is None:
+            locations = symcache.lookup(relative) if relative >= 0 else []
+            self._lookups[key] = locations
+        return locations
+
+
+def _expand(frame: pb.Frame, locations: list[SourceLocation], image_addr: int) -> list[pb.Frame]:
+    """Build one frame per location, innermost first; all but the last are inlined."""
+    outermost = locations[-1]
+    frames = []
+    for index, location in enumerate(locations):
+        expanded = pb.Frame()
+        expanded.CopyFrom(frame)
+        expanded.raw_function = location.symbol
+        expanded.function, scheme_language = demangle(location.symbol)
+        expanded.lang = _frame_language(scheme_language, location.lang)
+        if location.full_path:
+            expanded.abs_path = location.full_path
+            expanded.filename = posixpath.basename(location.full_path.replace("\\", "/"))
+        expanded.lineno = location.line
+        expanded.symbol_addr = image_addr + outermost.sym_addr
+        expanded.inlined = index < len(locations) - 1
+        expanded.status = pb.FRAME_STATUS_SYMBOLICATED
+        frames.append(expanded)
+    return frames
+
+
+def _frame_language(scheme_language: str, debug_info_language: str) -> str:
+    # The mangling scheme is certain; a plain name takes its compile unit's language.
+    if scheme_language not in ("", "c"):
+        return scheme_language
+    return _DEBUG_INFO_LANGUAGES.get(debug_info_language, scheme_language)
+
+
+def _demangle_reported_name(frame: pb.Frame) -> None:
+    """Demangle a function name the SDK reported, keeping the reported name in raw_function."""
+    if not frame.function:
+        return
+    demangled, language = demangle(frame.function)
+    if demangled != frame.function:
+        if not frame.raw_function:
+            frame.raw_function = frame.function
+        frame.function = demangled
+    if not frame.lang and language:
+        frame.lang = language
+
+
+def _found_detail(state: _ImageState) -> str:
+    detail = f"Symbolicated with the debug file uploaded for debug id {state.debug_id}."
+    features = state.ref.features if state.ref else []
+    if "debug" not in features:
+        detail += " It has a symbol table but no debug info, so frames have function names but no file or line."
+    if state.addresses_without_entry:
+        detail += (
+            f" {state.addresses_without_entry} address(es) have no entry in it, for example offset"
+            f" 0x{state.example_without_entry or 0:x}; the debug file may come from another build"
+            " or the image size in the report may be wrong."
+        )
+    return detail
+
+
+def _image_debug_id(image: pb.Image) -> str:
+    """Return the image's normalized debug id, derived from an ELF build id if needed, or ""."""
+    raw = image.debug_id.strip()
+    if not raw and image.type == pb.IMAGE_TYPE_ELF and len(image.code_id) >= 32:
+        try:
+            raw = str(uuid.UUID(bytes_le=bytes.fromhex(image.code_id[:32])))
+        except ValueError:
+            return ""
+    if not raw:
+        return ""
+    try:
+        debug_id = normalize_debug_id(raw)
+    except SymbolicError:
+        return ""
+    return "" if debug_id.startswith(_NIL_DEBUG_ID) else debug_id
+
+
+def _crash_signal(report: pb.CrashReport) -> int | None:
+    for exception in report.exceptions:
+        if exception.mechanism.signal.number:
+            return int(exception.mechanism.signal.number)
+    return None
