@@ -49,8 +49,8 @@ class Notifier:
             ).all()
             channel_ids = {row.channel_id for row in claimed}
             channels = {
-                channel.id: channel
-                for channel in connection.execute(select(AlertChannel).where(AlertChannel.id.in_(channel_ids))).scalars()  # type: ignore[union-attr]
+                row.id: AlertChannel(**row._mapping)
+                for row in connection.execute(select(AlertChannel).where(AlertChannel.id.in_(channel_ids)))  # type: ignore[union-attr]
             }
         for row in claimed:
             self._attempt(row, channels.get(row.channel_id), now)

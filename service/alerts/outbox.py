@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,7 +24,7 @@ def _insert(connection: Connection) -> object:
     return dialect.insert(OutboxMessage)
 
 
-def new_issue_payload(project: Project, issue: Issue, language: str, base_url: str, now: datetime) -> dict[str, object]:
+def new_issue_payload(project: Any, issue: Any, language: str, base_url: str, now: datetime) -> dict[str, object]:
     url = f"{base_url.rstrip('/')}/issues/{issue.id}"
     text = gettext(language, "New issue in %(project)s: %(title)s", project=project.name, title=issue.title)
     return {
@@ -46,14 +47,18 @@ def new_issue_payload(project: Project, issue: Issue, language: str, base_url: s
 
 
 def enqueue_new_issue(connection: Connection, project_id: int, issue_id: int, now: datetime, base_url: str = "") -> int:
-    """Write one ``issue.created`` message per enabled channel; return how many were new."""
+    """Write one ``issue.created`` message per enabled channel; return how many were new.
+
+    Rows are read through the Core connection of the caller's transaction, so
+    ``project`` and ``issue`` are result rows with the tables' column names.
+    """
     channels = connection.execute(
-        select(AlertChannel).where(AlertChannel.enabled == True, or_(AlertChannel.project_id == project_id, AlertChannel.project_id == None))  # noqa: E711,E712
-    ).scalars().all()
+        select(AlertChannel.id, AlertChannel.language).where(AlertChannel.enabled == True, or_(AlertChannel.project_id == project_id, AlertChannel.project_id == None))  # noqa: E711,E712
+    ).all()
     if not channels:
         return 0
-    project = connection.execute(select(Project).where(Project.id == project_id)).scalar_one()
-    issue = connection.execute(select(Issue).where(Issue.id == issue_id)).scalar_one()
+    project = connection.execute(select(Project.id, Project.slug, Project.name).where(Project.id == project_id)).one()
+    issue = connection.execute(select(Issue).where(Issue.id == issue_id)).one()
     written = 0
     for channel in channels:
         payload = new_issue_payload(project, issue, channel.language, base_url, now)

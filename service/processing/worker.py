@@ -72,7 +72,7 @@ class Processor:
                 finish_jobs(connection, [job.id for job, _ in done])
                 for job, error, retryable in failures:
                     fail_job(connection, job, error, now, retryable)
-        except SQLAlchemyError as error:
+        except Exception as error:  # noqa: BLE001 - isolate the event that broke the batch below
             logger.warning("storing a batch of %d events failed (%s); storing them one by one", len(done), error.__class__.__name__)
             self._store_one_by_one(done, failures, now)
             return
@@ -86,9 +86,9 @@ class Processor:
                     store_event(connection, context, now, self.base_url)
                     finish_jobs(connection, [job.id])
                 COUNTERS.inc("shindan_events_processed_total")
-            except SQLAlchemyError as error:
-                logger.error("job=%d event=%s could not be stored: %s", job.id, context.event_id, error.__class__.__name__)
-                failures.append((job, f"storing failed: {error.__class__.__name__}", True))
+            except Exception as error:  # noqa: BLE001 - recorded on the job, which is retried later
+                logger.exception("job=%d event=%s could not be stored", job.id, context.event_id)
+                failures.append((job, f"storing failed: {error.__class__.__name__}: {error}", True))
         with self.engine.begin() as connection:
             for job, message, retryable in failures:
                 fail_job(connection, job, message, now, retryable)
