@@ -82,7 +82,7 @@ class JavaFrames:
         frame.status = self._unmapped_status(frame.module)
         return [frame]
 
-    def _unmapped_status(self, class_name: str) -> int:
+    def _unmapped_status(self, class_name: str) -> pb.FrameStatus:
         """Return the status of a frame that no loaded mapping renamed."""
         states = self._mapping_states()
         if is_android_platform_class(class_name):

@@ -59,7 +59,7 @@ class _ImageState:
     debug_id: str
     ref: DebugFileRef | None = None
     symcache: SymCache | None = None
-    status: int = pb.IMAGE_STATUS_UNSPECIFIED
+    status: pb.ImageStatus = pb.IMAGE_STATUS_UNSPECIFIED
     detail: str = ""
     addresses_without_entry: int = 0
     example_without_entry: int | None = None

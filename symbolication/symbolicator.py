@@ -28,6 +28,9 @@ class Symbolicator:
         Every frame gets a status and every image a status with a detail. Java
         exception classes are remapped too. The result lists the debug files that were
         needed but missing or unreadable.
+
+        NOTE: pass a freshly parsed report. A second call would expand inlined frames
+        again and remap already remapped Java names.
         """
         result = SymbolicationResult()
         native = NativeFrames(self._store, self._find_debug_file, report, result)
