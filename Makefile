@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export SHINDAN_DATA_DIR ?= $(CURDIR)/data
+PORT ?= 8000
+export SHINDAN_BASE_URL ?= http://127.0.0.1:$(PORT)
 
 .PHONY: run test test-sqlite test-postgresql install install-test proto fixtures bench lint clean
 
@@ -19,7 +21,7 @@ install-test: $(BIN)/python
 run: install
 	$(BIN)/shindan migrate
 	$(BIN)/python -m service.first_run
-	$(BIN)/shindan serve --host 127.0.0.1 --port 8000
+	$(BIN)/shindan serve --host 127.0.0.1 --port $(PORT)
 
 # The suite runs every server test on SQLite and on PostgreSQL
 # (127.0.0.1:5432, database `test`; override with SHINDAN_TEST_POSTGRES).

@@ -23,7 +23,7 @@ ADMIN_EMAIL = "admin@example.com"
 DEMO_SLUG = "demo-ios"
 REPO = Path(__file__).resolve().parent.parent
 DEMO_EVENT = REPO / "fixtures" / "events" / "ios-native-crash.envelope"
-DEMO_DSYM = REPO / "fixtures" / "out" / "ios" / "ClinicApp.app.dSYM.zip"
+DEMO_DSYM = REPO / "fixtures" / "ios" / "ClinicApp.app.dSYM.zip"
 
 
 def main() -> None:
