@@ -175,6 +175,22 @@ def test_java_crash_deobfuscates_through_mapping(server: Server, android: dict[s
     assert all(frame["in_app"] for frame in cause["frames"])
 
 
+def test_mapping_upload_with_app_uuid(server: Server, android: dict[str, Any]) -> None:
+    app_uuid = "0f6a7c52-3b1e-4c9d-8a2e-5d4b3c2a1f00"
+    response = upload(server, server.token("symbols:write"), android["slug"], FIXTURES / "java" / "mapping.txt", uuid=app_uuid)
+    assert response.status_code == 200, response.text
+    debug_ids = [item["debug_id"] for item in response.json()["files"]]
+    assert app_uuid in debug_ids
+    assert sample_events.expected()["java"]["mapping_uuid"] in debug_ids
+
+
+def test_many_dsyms_in_one_zip(server: Server, apple: dict[str, Any]) -> None:
+    response = upload(server, apple["upload"], apple["slug"], FIXTURES / "ios" / "appstore-dSYMs.zip")
+    assert response.status_code == 200, response.text
+    found = {item["debug_id"] for item in response.json()["files"]}
+    assert found == {native_image("ClinicApp")["debug_id"], native_image("ClinicKit")["debug_id"]}
+
+
 def test_android_native_crash_resolves_by_build_id(server: Server, android: dict[str, Any]) -> None:
     uploader = server.token("symbols:write")
     assert upload(server, uploader, android["slug"], FIXTURES / "android" / "libclinic.so.debug").status_code == 200

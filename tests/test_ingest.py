@@ -198,3 +198,16 @@ def test_size_limits_name_the_limit(small_server: Server, name: str, body_size: 
     detail = response.json()["detail"]
     assert setting in detail
     assert name in detail
+
+
+def test_key_quota_answers_429_with_retry_after(server: Server) -> None:
+    limited = server.create_project("ingest-quota", "apple")
+    with server.engine.begin() as connection:
+        connection.execute(text("UPDATE project_key SET rate_limit_per_minute = 3 WHERE public_key = :key"), {"key": limited["public_key"]})
+    statuses = [post_envelope(server, limited, sample_events.envelope(sample_events.ios_native_event()), auth_header(limited)) for _ in range(5)]
+    # A request that lands in the next minute window is allowed again, so allow one extra 200.
+    assert [response.status_code for response in statuses].count(429) >= 1
+    rejected = next(response for response in statuses if response.status_code == 429)
+    assert int(rejected.headers["Retry-After"]) >= 1
+    assert rejected.headers["X-Sentry-Rate-Limits"].endswith(":key:quota")
+    assert "3 requests per minute" in rejected.json()["detail"]
