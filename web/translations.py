@@ -32,7 +32,7 @@ def translations(language: str) -> NullTranslations:
     return Translations(fp=buffer)
 
 
-def gettext(language: str, message: str, **values: object) -> str:
+def gettext(language: str, message: str, /, **values: object) -> str:
     text = translations(language).gettext(message)
     return text % values if values else text
 
