@@ -68,44 +68,62 @@ def convert_registers(stacktrace: Any) -> dict[str, int]:
     return registers
 
 
+_TEXT_FIELDS = ("module", "filename", "abs_path")
+_ADDRESS_FIELDS = ("instruction_addr", "symbol_addr", "image_addr")
+_LINE_FIELDS = ("lineno", "colno")
+
+
 def convert_frame(raw: dict[str, Any], default_platform: str) -> pb.Frame:
-    """Convert one Sentry frame, using ``default_platform`` when the frame names none."""
-    frame = pb.Frame()
-    function = as_text(raw.get("function"))
-    frame.function = "" if function in _PLACEHOLDER_FUNCTIONS else function
-    frame.raw_function = as_text(raw.get("raw_function")) or as_text(raw.get("symbol"))
-    frame.module = as_text(raw.get("module"))
-    frame.filename = as_text(raw.get("filename"))
-    frame.abs_path = as_text(raw.get("abs_path"))
-    frame.lineno = parse_uint32(raw.get("lineno")) or 0
-    frame.colno = parse_uint32(raw.get("colno")) or 0
+    """Convert one Sentry frame, using ``default_platform`` when the frame names none.
+
+    Only keys present in the frame are read, and the message is built in one
+    call, because a report can hold thousands of frames.
+    """
+    get = raw.get
+    fields: dict[str, Any] = {}
+    function = as_text(get("function"))
+    if function and function not in _PLACEHOLDER_FUNCTIONS:
+        fields["function"] = function
+    raw_function = as_text(get("raw_function")) or as_text(get("symbol"))
+    if raw_function:
+        fields["raw_function"] = raw_function
+    for name in _TEXT_FIELDS:
+        value = get(name)
+        if value is not None:
+            fields[name] = as_text(value)
+    for name in _LINE_FIELDS:
+        value = get(name)
+        if value is not None:
+            fields[name] = parse_uint32(value) or 0
     # NOTE: frames with ``addr_mode: "rel:N"`` (addresses relative to image N,
     # sent by .NET and WebAssembly SDKs) are read as absolute addresses.
-    frame.instruction_addr = parse_uint64(raw.get("instruction_addr")) or 0
-    frame.symbol_addr = parse_uint64(raw.get("symbol_addr")) or 0
-    frame.image_addr = parse_uint64(raw.get("image_addr")) or 0
-    in_app = parse_bool(raw.get("in_app"))
+    for name in _ADDRESS_FIELDS:
+        value = get(name)
+        if value is not None:
+            fields[name] = parse_uint64(value) or 0
+    in_app = parse_bool(get("in_app"))
     if in_app is not None:
-        frame.in_app = in_app
-    frame.platform = _frame_platform(raw, frame, default_platform)
-    if frame.platform == PLATFORM_JAVA:
-        frame.lang = "kotlin" if frame.filename.endswith(".kt") else "java"
-        package, _, _ = frame.module.rpartition(".")
-        frame.package = package or as_text(raw.get("package"))
+        fields["in_app"] = in_app
+    platform = _frame_platform(raw, fields, default_platform)
+    fields["platform"] = platform
+    if platform == PLATFORM_JAVA:
+        fields["lang"] = "kotlin" if fields.get("filename", "").endswith(".kt") else "java"
+        package, _, _ = fields.get("module", "").rpartition(".")
+        fields["package"] = package or as_text(get("package"))
     else:
-        frame.package = as_text(raw.get("package"))
-    return frame
+        fields["package"] = as_text(get("package"))
+    return pb.Frame(**fields)
 
 
-def _frame_platform(raw: dict[str, Any], frame: pb.Frame, default_platform: str) -> str:
+def _frame_platform(raw: dict[str, Any], fields: dict[str, Any], default_platform: str) -> str:
     explicit = as_text(raw.get("platform")).lower()
     if explicit in _JAVA_PLATFORMS:
         return PLATFORM_JAVA
     if explicit in _NATIVE_PLATFORMS:
         return PLATFORM_NATIVE
-    if frame.instruction_addr:
+    if fields.get("instruction_addr"):
         return PLATFORM_NATIVE
-    if frame.module and frame.function and default_platform != PLATFORM_NATIVE:
+    if fields.get("module") and fields.get("function") and default_platform != PLATFORM_NATIVE:
         return PLATFORM_JAVA
     return default_platform
 

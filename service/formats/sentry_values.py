@@ -74,6 +74,12 @@ def truncate(text: str, max_chars: int) -> str:
 
 def parse_integer(value: Any) -> int | None:
     """Read an integer from an int, an integral float, or a decimal or ``0x`` hex string."""
+    if type(value) is str and value.startswith("0x") and value[2:].isalnum():
+        # The common case, an address as SDKs send it; int() takes the 0x prefix in base 16.
+        try:
+            return int(value, 16)
+        except ValueError:
+            return None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

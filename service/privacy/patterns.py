@@ -90,11 +90,20 @@ _SECRET_SUFFIXES = ("password", "passwd", "pwd", "secret", "otp", "パスワー�
 # that name them (see sensitive_names).
 _URL = re.compile(r"\bhttps?://[^\s\"'<>]+")
 
+# Something every detector above needs before it can match: a digit (phones,
+# cards, My Number), an @ (e-mail), "http" (URLs) or one of the keywords of the
+# token and secret patterns. Text without any of these is returned unchanged
+# without running the detectors, which most breadcrumb and context strings are.
+_TRIGGER = re.compile(
+    r"\d|[@\uff20]|%40|http|パスワード|暗証番号|マイナンバー|個人番号"
+    r"|(?i:cookie|bearer|basic|digest|token|eyj|akia|gh[pousr]_|xox|[sr]k_|aiza|password|passwd|pwd|secret|otp|api[_-]?key|session_?id|my ?number)"
+)
+
 
 def scrub_text(text: str) -> tuple[str, set[str]]:
     """Replace personal data and secrets in ``text``, returning the new text and the kinds found."""
     kinds: set[str] = set()
-    if not text:
+    if not text or _TRIGGER.search(text) is None:
         return text, kinds
     text = _URL.sub(lambda match: _scrub_url_match(match, kinds), text)
     for detector in _DETECTORS:
