@@ -38,11 +38,15 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from service.runtime import build_runtime
 
+    from service.supervisor import watch_parent
+
     runtime = build_runtime(_settings())
-    runtime.start_workers()
+    runtime.start_workers(idle_seconds=0.25)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if args.parent_pid:
+        watch_parent(args.parent_pid, stop)
     stop.wait()
     runtime.stop()
     return 0
@@ -122,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     worker = commands.add_parser("worker", help="run processing and notification workers only")
+    worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     worker.set_defaults(handler=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")

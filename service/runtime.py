@@ -17,6 +17,7 @@ from service.ingest.auth import KeyCache, MinuteQuota
 from service.ingest.writer import IngestWriter
 from service.processing.pipeline import PipelineServices
 from service.processing.worker import BackgroundLoop, Processor, worker_id
+from service.supervisor import WorkerSupervisor
 from service.symbols.index import DebugFileIndex
 from symbolication import SymbolStore
 
@@ -36,16 +37,24 @@ class Runtime:
     notifier: Notifier
     work_available: threading.Event
     loops: list[BackgroundLoop] = field(default_factory=list)
+    supervisor: WorkerSupervisor | None = None
 
     def start(self, workers: bool) -> None:
+        """Start ingest, and workers as child processes (or threads when ``worker_processes`` is 0)."""
         logger.info("settings: %s", " ".join(f"{name}={value}" for name, value in self.settings.describe().items()))
         self.writer.start()
-        if workers:
+        if not workers:
+            return
+        if self.settings.worker_processes > 0:
+            self.supervisor = WorkerSupervisor(self.settings.worker_processes)
+            self.supervisor.start()
+        else:
             self.start_workers()
 
-    def start_workers(self) -> None:
+    def start_workers(self, idle_seconds: float = 1.0) -> None:
+        """Run processing and alert delivery as threads of this process."""
         for index in range(self.settings.worker_threads):
-            loop = BackgroundLoop(f"shindan-worker-{index}", lambda: self.processor.process_batch(worker_id()), 1.0, self.work_available)
+            loop = BackgroundLoop(f"shindan-worker-{index}", lambda: self.processor.process_batch(worker_id()), idle_seconds, self.work_available)
             self.loops.append(loop)
         self.loops.append(BackgroundLoop("shindan-notifier", lambda: self.notifier.deliver_due(utc_now()), 1.0))
         for loop in self.loops:
@@ -53,6 +62,9 @@ class Runtime:
 
     def stop(self) -> None:
         self.writer.stop()
+        if self.supervisor is not None:
+            self.supervisor.stop()
+            self.supervisor = None
         for loop in self.loops:
             loop.stop()
         self.loops.clear()
