@@ -83,7 +83,12 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 
     from service.accounts import create_user
 
-    password = os.environ.get("SHINDAN_USER_PASSWORD") or getpass.getpass("password: ")
+    password = os.environ.get("SHINDAN_USER_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            print("error: no password: set SHINDAN_USER_PASSWORD or run the command in a terminal", file=sys.stderr)
+            return 2
+        password = getpass.getpass("password: ")
     user_id = create_user(_engine(_settings()), args.email, password, args.role, args.language or "")
     print(json.dumps({"id": user_id, "email": args.email.lower(), "role": args.role}))
     return 0
@@ -171,13 +176,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
+    quiet = args.command in ("upload-symbols", "project", "token", "user", "alert")
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # httpx logs every request URL at INFO, and webhook URLs can carry secrets.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
     from service.accounts import AccountError
+    from service.api.channels import ChannelError
 
     try:
         return int(args.handler(args))
-    except AccountError as error:
+    except (AccountError, ChannelError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -85,7 +85,15 @@ def inspect_debug_file(data: bytes, filename: str, mapping_uuid: str | None = No
         return result.found
     if len(result.skipped) == 1:
         raise DebugFileError(result.skipped[0])
-    raise DebugFileError(f"{filename} contains no usable debug file: " + "; ".join(result.skipped))
+    shown = result.skipped[:_MAX_SKIPPED_SHOWN]
+    more = len(result.skipped) - len(shown)
+    suffix = f"; and {more} more file(s) like these" if more > 0 else ""
+    raise DebugFileError(f"{filename} contains no usable debug file: " + "; ".join(shown) + suffix)
+
+
+# A zip of many unrelated files (an .ipa, a .jar) would otherwise give a
+# message with one reason per file.
+_MAX_SKIPPED_SHOWN = 3
 
 
 def inspect_upload(data: bytes, filename: str, mapping_uuid: str | None = None) -> InspectionResult:

@@ -153,6 +153,10 @@ def test_issue_list_fields_and_status_change(server: Server, apple: dict[str, An
         assert client.get(f"/api/v1/projects/{apple['slug']}/issues", params={"status": "resolved"}).json()[0]["id"] == issue["id"]
         events = client.get(f"/api/v1/issues/{issue['id']}/events").json()
         assert event["event_id"] in [item["event_id"] for item in events]
+        invalid = client.patch(f"/api/v1/issues/{issue['id']}", json={"status": "closed"})
+        assert invalid.status_code == 400
+        assert "invalid status 'closed'" in invalid.json()["detail"]
+        assert issue["id"] in [item["id"] for item in client.get(f"/api/v1/projects/{apple['slug']}/issues", params={"status": "all"}).json()]
     # A new event reopens the resolved issue.
     server.wait_for_event(apple["read"], send(server, apple, sample_events.ios_native_event()))
     with server.client(apple["read"]) as client:

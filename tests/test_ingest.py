@@ -211,3 +211,10 @@ def test_key_quota_answers_429_with_retry_after(server: Server) -> None:
     assert int(rejected.headers["Retry-After"]) >= 1
     assert rejected.headers["X-Sentry-Rate-Limits"].endswith(":key:quota")
     assert "3 requests per minute" in rejected.json()["detail"]
+
+
+def test_endpoints_without_trailing_slash(server: Server, project: dict[str, Any]) -> None:
+    event = sample_events.ios_native_event()
+    response = httpx.post(f"{server.base_url}/api/{project['id']}/envelope", content=sample_events.envelope(event), headers=auth_header(project))
+    assert response.status_code == 200
+    assert response.json() == {"id": event["event_id"]}

@@ -51,8 +51,10 @@ def list_issues_query(project_id: int, status: str | None, release: str | None, 
 async def list_issues(request: Request) -> JSONResponse:
     project = authorize_project(request, request.path_params["slug"], "project:read")
     status = request.query_params.get("status") or None
+    if status == "all":
+        status = None
     if status is not None and status not in STATUSES:
-        raise HTTPException(400, f"invalid status {status!r}: expected one of {', '.join(STATUSES)}")
+        raise HTTPException(400, f"invalid status {status!r}: expected one of {', '.join(STATUSES)} or all")
     sort = request.query_params.get("sort") or "last_seen"
     if sort not in _SORTS:
         raise HTTPException(400, f"invalid sort {sort!r}: expected one of {', '.join(_SORTS)}")
@@ -90,12 +92,14 @@ async def issue_detail(request: Request) -> JSONResponse:
     if not isinstance(changes, dict) or set(changes) - {"status"}:
         raise HTTPException(400, "only 'status' can be changed")
     requested = changes.get("status")
+    if requested not in STATUSES:
+        raise HTTPException(400, f"invalid status {requested!r}: expected one of {', '.join(STATUSES)}")
     engine = runtime_of(request).engine
     try:
         with engine.begin() as connection:
             change_status(connection, issue.id or 0, issue.status, str(requested), utc_now())
     except ForbiddenTransition as error:
-        raise HTTPException(409 if requested in STATUSES else 400, str(error)) from None
+        raise HTTPException(409, str(error)) from None
     with Session(engine) as session:
         updated = session.get(Issue, issue.id)
     assert updated is not None

@@ -246,7 +246,11 @@ async def store_endpoint(request: Request) -> Response:
     return JSONResponse({"id": event_id})
 
 
+# Sentry SDKs use the trailing slash; the bare form is accepted too, because a
+# redirect would make a client send the body twice.
 routes = [
     Route("/api/{project_id}/envelope/", envelope_endpoint, methods=["POST"]),
+    Route("/api/{project_id}/envelope", envelope_endpoint, methods=["POST"]),
     Route("/api/{project_id}/store/", store_endpoint, methods=["POST"]),
+    Route("/api/{project_id}/store", store_endpoint, methods=["POST"]),
 ]

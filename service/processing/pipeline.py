@@ -17,6 +17,7 @@ from datetime import datetime
 from service.formats.sentry_event import event_to_report
 from service.formats.errors import InvalidPayload
 from service.grouping import GroupingResult, compute_grouping
+from service.metrics import COUNTERS
 from service.privacy.scrub import scrub_report
 from service.schema import crash_report_pb2 as pb
 from symbolication import Symbolicator, SymbolicationResult, SymbolStore
@@ -98,5 +99,6 @@ def run_pipeline(context: EventContext, services: PipelineServices) -> None:
             step(context, services)
         except Exception as error:  # noqa: BLE001 - one broken step must not lose the event
             logger.exception("event=%s step %s failed", context.event_id, name)
+            COUNTERS.inc("shindan_events_failed_total", step=name)
             context.report.notes.add(step=name, message=f"{name} failed: {error.__class__.__name__}")
     group(context, services)
