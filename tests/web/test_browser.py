@@ -188,7 +188,7 @@ def test_pages_in_japanese(server: Server, crash: Crash, japanese: BrowserContex
     expect(thread.locator("tr.frame").first.locator(".in-app-marker")).to_have_text("アプリ内")
     expect(thread.locator(".frame-status", has_text="シンボル未登録").first).to_be_visible()
     legend = page.locator("section.legend")
-    for word in ("シンボル化済み", "シンボル未登録", "不明なイメージ", "シンボル破損", "対象外"):
+    for word in ("シンボル化済み", "シンボル未登録", "不明なイメージ", "シンボル不整合", "対象外"):
         expect(legend).to_contain_text(word)
     grouping = page.locator("table.grouping-parts")
     expect(grouping).to_contain_text("例外の型")
