@@ -149,8 +149,10 @@ def test_resent_event_is_counted_once(server: Server, project: dict[str, Any]) -
     assert stored["issue_id"]
 
 
-def test_concurrent_requests_are_all_stored(server: Server, project: dict[str, Any]) -> None:
-    events = [sample_events.ios_native_event() for _ in range(60)]
+def test_concurrent_requests_are_all_stored(server: Server) -> None:
+    project = {**server.create_project("ingest-concurrent", "apple"), "read": server.token("project:read")}
+    users = ["user-a", "user-b", "user-c"]
+    events = [sample_events.ios_native_event(user_id=users[index % 3]) for index in range(60)]
 
     def send(event: dict[str, Any]) -> int:
         return post_envelope(server, project, gzip.compress(sample_events.envelope(event)), {**auth_header(project), "Content-Encoding": "gzip"}).status_code
@@ -158,8 +160,13 @@ def test_concurrent_requests_are_all_stored(server: Server, project: dict[str, A
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(pool.map(send, events))
     assert statuses == [200] * len(events)
-    for event in events:
-        server.wait_for_event(project["read"], event["event_id"])
+    issue_ids = {server.wait_for_event(project["read"], event["event_id"])["issue_id"] for event in events}
+    # Workers store these in batches; the issue must still count every event and user once.
+    assert len(issue_ids) == 1
+    with server.client(project["read"]) as client:
+        issue = client.get(f"/api/v1/issues/{issue_ids.pop()}").json()
+    assert issue["count"] == 60
+    assert issue["user_count"] == 3
 
 
 @pytest.fixture(scope="module", params=BACKENDS[:1])

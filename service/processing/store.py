@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -36,21 +36,16 @@ def symbolication_state(context: EventContext) -> str:
     return "complete"
 
 
-def store_event(connection: Connection, context: EventContext, now: datetime, base_url: str) -> int | None:
-    """Insert one processed event; return the id of a newly created issue, if any.
-
-    A repeated event id (an SDK retrying after a lost response, or a job run
-    twice) is skipped, so counts stay right.
-    """
+def _event_row(context: EventContext, issue_id: int) -> dict[str, object]:
     report = context.report
     grouping = context.grouping
     assert grouping is not None
-    timestamp = as_utc(report.timestamp.ToDatetime()) if report.HasField("timestamp") else context.received_at
-    event_row = {
+    return {
         "project_id": context.project_id,
         "event_id": context.event_id,
+        "issue_id": issue_id,
         "received_at": context.received_at,
-        "timestamp": timestamp,
+        "timestamp": event_time(context),
         "platform": {1: "apple", 2: "android"}.get(report.platform, "other"),
         "release": report.app.release[:200],
         "environment": report.app.environment[:64],
@@ -62,29 +57,101 @@ def store_event(connection: Connection, context: EventContext, now: datetime, ba
         "symbolication": symbolication_state(context),
         "report": report.SerializeToString(),
     }
-    inserted = connection.execute(
-        _insert(connection, Event).values(**event_row).on_conflict_do_nothing(index_elements=["project_id", "event_id"]).returning(Event.id)  # type: ignore[attr-defined]
-    ).scalar_one_or_none()
-    if inserted is None:
-        logger.info("event=%s already stored; skipped", context.event_id)
-        return None
-    issue_id, created = _upsert_issue(connection, context, timestamp)
-    connection.execute(update(Event).where(Event.id == inserted).values(issue_id=issue_id))  # type: ignore[arg-type]
-    if report.user.id_hash:
-        new_user = connection.execute(
-            _insert(connection, IssueUser).values(issue_id=issue_id, user_hash=report.user.id_hash).on_conflict_do_nothing().returning(IssueUser.issue_id)  # type: ignore[attr-defined]
-        ).scalar_one_or_none()
-        if new_user is not None:
-            connection.execute(update(Issue).where(Issue.id == issue_id).values(user_count=Issue.user_count + 1))  # type: ignore[arg-type]
-    if created:
-        enqueue_new_issue(connection, context.project_id, issue_id, now, base_url)
-        return issue_id
-    return None
 
 
-def _upsert_issue(connection: Connection, context: EventContext, seen: datetime) -> tuple[int, bool]:
+def event_time(context: EventContext) -> datetime:
+    report = context.report
+    return as_utc(report.timestamp.ToDatetime()) if report.HasField("timestamp") else context.received_at
+
+
+@dataclass
+class _IssueUpdate:
+    """What a batch adds to one issue."""
+
+    issue_id: int
+    created: bool
+    status: str
+    events: list[EventContext] = field(default_factory=list)
+    new_users: int = 0
+
+
+def store_events(connection: Connection, contexts: list[EventContext], now: datetime, base_url: str) -> list[int]:
+    """Insert processed events and update their issues; return the ids of issues this created.
+
+    Statements are per batch and per issue, not per event. A repeated event
+    id (an SDK retrying after a lost response, or a job run twice) is skipped,
+    so counts stay right.
+    """
+    fresh = _drop_stored(connection, contexts)
+    if not fresh:
+        return []
+    updates: dict[tuple[int, str], _IssueUpdate] = {}
+    for context in fresh:
+        assert context.grouping is not None
+        key = (context.project_id, context.grouping.fingerprint)
+        if key not in updates:
+            issue_id, created, status = _get_or_create_issue(connection, context)
+            updates[key] = _IssueUpdate(issue_id, created, status)
+        updates[key].events.append(context)
+    by_issue = {update.issue_id: update for update in updates.values()}
+
+    rows = [_event_row(context, updates[(context.project_id, context.grouping.fingerprint)].issue_id) for context in fresh]  # type: ignore[union-attr]
+    inserted = {
+        (row.project_id, row.event_id)
+        for row in connection.execute(
+            _insert(connection, Event).on_conflict_do_nothing(index_elements=["project_id", "event_id"]).returning(Event.project_id, Event.event_id),  # type: ignore[attr-defined]
+            rows,
+        )
+    }
+    for update_ in by_issue.values():
+        update_.events = [context for context in update_.events if (context.project_id, context.event_id) in inserted]
+
+    user_rows = [{"issue_id": issue_id, "user_hash": hashed} for issue_id, hashed in {(u.issue_id, c.report.user.id_hash) for u in by_issue.values() for c in u.events if c.report.user.id_hash}]
+    if user_rows:
+        for row in connection.execute(
+            _insert(connection, IssueUser).on_conflict_do_nothing().returning(IssueUser.issue_id),  # type: ignore[attr-defined]
+            user_rows,
+        ):
+            by_issue[row.issue_id].new_users += 1
+
+    created: list[int] = []
+    for update_ in by_issue.values():
+        if not update_.events:
+            continue
+        _apply_issue_update(connection, update_)
+        if update_.created:
+            enqueue_new_issue(connection, update_.events[0].project_id, update_.issue_id, now, base_url)
+            created.append(update_.issue_id)
+        else:
+            reopen_on_event(connection, update_.issue_id, update_.status)
+    return created
+
+
+def _drop_stored(connection: Connection, contexts: list[EventContext]) -> list[EventContext]:
+    """Leave out events already stored and repeats inside the batch."""
+    wanted: dict[int, set[str]] = {}
+    for context in contexts:
+        wanted.setdefault(context.project_id, set()).add(context.event_id)
+    stored: set[tuple[int, str]] = set()
+    for project_id, event_ids in wanted.items():
+        rows = connection.execute(select(Event.event_id).where(Event.project_id == project_id, Event.event_id.in_(event_ids)))  # type: ignore[attr-defined]
+        stored.update((project_id, row.event_id) for row in rows)
+    fresh: list[EventContext] = []
+    for context in contexts:
+        key = (context.project_id, context.event_id)
+        if key in stored:
+            logger.info("event=%s already stored; skipped", context.event_id)
+            continue
+        stored.add(key)
+        fresh.append(context)
+    return fresh
+
+
+def _get_or_create_issue(connection: Connection, context: EventContext) -> tuple[int, bool, str]:
+    """Return (issue id, created, status); a new issue starts with no events counted."""
     grouping = context.grouping
     assert grouping is not None
+    seen = event_time(context)
     release = context.report.app.release[:200]
     created_id = connection.execute(
         _insert(connection, Issue)  # type: ignore[attr-defined]
@@ -95,7 +162,7 @@ def _upsert_issue(connection: Connection, context: EventContext, seen: datetime)
             culprit=grouping.culprit[:500],
             type=grouping.issue_type,
             status="unresolved",
-            count=1,
+            count=0,
             user_count=0,
             first_seen=seen,
             last_seen=seen,
@@ -107,13 +174,31 @@ def _upsert_issue(connection: Connection, context: EventContext, seen: datetime)
         .returning(Issue.id)
     ).scalar_one_or_none()
     if created_id is not None:
-        return created_id, True
+        return created_id, True, "unresolved"
     row = connection.execute(
-        select(Issue.id, Issue.status, Issue.last_seen).where(Issue.project_id == context.project_id, Issue.fingerprint == grouping.fingerprint)
+        select(Issue.id, Issue.status).where(Issue.project_id == context.project_id, Issue.fingerprint == grouping.fingerprint)
     ).one()
-    values: dict[str, object] = {"count": Issue.count + 1}
-    if as_utc(row.last_seen) <= seen:
-        values.update(last_seen=seen, last_release=release or Issue.last_release, title=grouping.title[:500], culprit=grouping.culprit[:500])
-    connection.execute(update(Issue).where(Issue.id == row.id).values(**values))  # type: ignore[arg-type]
-    reopen_on_event(connection, row.id, row.status)
-    return row.id, False
+    return row.id, False, row.status
+
+
+def _apply_issue_update(connection: Connection, update_: _IssueUpdate) -> None:
+    """Add the batch's events and users to the issue; the newest event sets title, culprit and last release."""
+    newest = max(update_.events, key=event_time)
+    oldest = min(update_.events, key=event_time)
+    grouping = newest.grouping
+    assert grouping is not None
+    newest_time = event_time(newest)
+    oldest_time = event_time(oldest)
+    is_newer = or_(Issue.last_seen == None, Issue.last_seen <= newest_time)  # noqa: E711
+    release = newest.report.app.release[:200]
+    values: dict[str, object] = {
+        "count": Issue.count + len(update_.events),
+        "user_count": Issue.user_count + update_.new_users,
+        "last_seen": case((is_newer, newest_time), else_=Issue.last_seen),
+        "first_seen": case((Issue.first_seen > oldest_time, oldest_time), else_=Issue.first_seen),
+        "title": case((is_newer, grouping.title[:500]), else_=Issue.title),
+        "culprit": case((is_newer, grouping.culprit[:500]), else_=Issue.culprit),
+    }
+    if release:
+        values["last_release"] = case((is_newer, release), else_=Issue.last_release)
+    connection.execute(update(Issue).where(Issue.id == update_.issue_id).values(**values))  # type: ignore[arg-type]

@@ -18,7 +18,7 @@ from service.db.models import RawPayload
 from service.formats.errors import InvalidPayload
 from service.metrics import COUNTERS
 from service.processing.pipeline import EventContext, PipelineServices, run_pipeline
-from service.processing.store import store_event
+from service.processing.store import store_events
 from service.queue import ClaimedJob, claim_jobs, fail_job, finish_jobs
 
 logger = logging.getLogger("shindan.worker")
@@ -67,8 +67,7 @@ class Processor:
         now = utc_now()
         try:
             with self.engine.begin() as connection:
-                for job, context in done:
-                    store_event(connection, context, now, self.base_url)
+                store_events(connection, [context for _, context in done], now, self.base_url)
                 finish_jobs(connection, [job.id for job, _ in done])
                 for job, error, retryable in failures:
                     fail_job(connection, job, error, now, retryable)
@@ -83,7 +82,7 @@ class Processor:
         for job, context in done:
             try:
                 with self.engine.begin() as connection:
-                    store_event(connection, context, now, self.base_url)
+                    store_events(connection, [context], now, self.base_url)
                     finish_jobs(connection, [job.id])
                 COUNTERS.inc("shindan_events_processed_total")
             except Exception as error:  # noqa: BLE001 - recorded on the job, which is retried later
