@@ -66,7 +66,7 @@ def event_time(context: EventContext) -> datetime:
 
 @dataclass
 class _IssueUpdate:
-    """What a batch adds to one issue."""
+    """The events and new users that one batch adds to one issue."""
 
     issue_id: int
     created: bool
@@ -129,11 +129,11 @@ def store_events(connection: Connection, contexts: list[EventContext], now: date
 
 def _drop_stored(connection: Connection, contexts: list[EventContext]) -> list[EventContext]:
     """Leave out events already stored and repeats inside the batch."""
-    wanted: dict[int, set[str]] = {}
+    event_ids_by_project: dict[int, set[str]] = {}
     for context in contexts:
-        wanted.setdefault(context.project_id, set()).add(context.event_id)
+        event_ids_by_project.setdefault(context.project_id, set()).add(context.event_id)
     stored: set[tuple[int, str]] = set()
-    for project_id, event_ids in wanted.items():
+    for project_id, event_ids in event_ids_by_project.items():
         rows = connection.execute(select(Event.event_id).where(Event.project_id == project_id, Event.event_id.in_(event_ids)))  # type: ignore[attr-defined]
         stored.update((project_id, row.event_id) for row in rows)
     fresh: list[EventContext] = []
