@@ -19,6 +19,7 @@ Swift 3 names are the exception, because the fallback library spells them in ful
 
 from __future__ import annotations
 
+import functools
 import re
 
 import demangle as pure_python_demangle
@@ -34,6 +35,7 @@ _C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OBJC_METHOD = re.compile(r"[-+]\[\S+ [^\]]+\]")
 
 
+@functools.lru_cache(maxsize=65536)
 def demangle(name: str) -> tuple[str, str]:
     """Demangle a function name and return it with the language its scheme implies.
 

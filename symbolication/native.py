@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -53,6 +55,33 @@ _DEBUG_INFO_LANGUAGES = {
 }
 
 
+class _BoundedCache:
+    """A thread-safe map that forgets its oldest entries beyond ``capacity``."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._entries: OrderedDict[tuple[str, str, int], list[SourceLocation]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, int]) -> list[SourceLocation] | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[str, str, int], value: list[SourceLocation]) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._capacity:
+                self._entries.popitem(last=False)
+
+
+# About 100,000 addresses; each entry holds the few locations of one address.
+_LOOKUP_CACHE = _BoundedCache(100_000)
+
+
 @dataclass
 class _ImageState:
     image: pb.Image
@@ -84,7 +113,6 @@ class NativeFrames:
         self._device_arch = report.device.archs[0] if report.device.archs else ""
         self._signal = _crash_signal(report)
         self._states: dict[int, _ImageState] = {}
-        self._lookups: dict[tuple[int, int], list[SourceLocation]] = {}
 
     def symbolicate(self, frame: pb.Frame, *, position: int, registers: Mapping[str, int]) -> list[pb.Frame]:
         """Return the frames that replace `frame`: several when the address is in inlined code.
@@ -120,7 +148,7 @@ class NativeFrames:
             return [frame]
 
         relative = self._lookup_address(frame, position, state, address, registers) - image.image_addr
-        locations = self._lookup(indexed.position, state.symcache, relative)
+        locations = self._lookup(state, relative)
         if not locations:
             state.addresses_without_entry += 1
             if state.example_without_entry is None:
@@ -198,12 +226,16 @@ class NativeFrames:
             )
         )
 
-    def _lookup(self, position: int, symcache: SymCache, relative: int) -> list[SourceLocation]:
-        key = (position, relative)
-        locations = self._lookups.get(key)
+    def _lookup(self, state: _ImageState, relative: int) -> list[SourceLocation]:
+        if relative < 0 or state.symcache is None or state.ref is None:
+            return []
+        # Crash storms repeat the same addresses, so lookups are shared by all
+        # reports of this process through a bounded cache keyed by the debug file.
+        key = (state.ref.sha256, state.ref.arch or "", relative)
+        locations = _LOOKUP_CACHE.get(key)
         if locations is None:
-            locations = symcache.lookup(relative) if relative >= 0 else []
-            self._lookups[key] = locations
+            locations = list(state.symcache.lookup(relative))
+            _LOOKUP_CACHE.put(key, locations)
         return locations
 
 
