@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
+
 from service.formats.sentry_event import event_to_report
 from service.formats.errors import InvalidPayload
 from service.grouping import GroupingResult, compute_grouping
@@ -48,13 +50,26 @@ class PipelineServices:
 Step = Callable[[EventContext, PipelineServices], None]
 
 
+def load_json(body: bytes) -> object:
+    """Parse JSON with orjson, falling back to the standard library for what orjson rejects.
+
+    orjson is about three times faster on a 60 KB event; it rejects NaN and
+    integers beyond 64 bits, which the standard parser reads.
+    """
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise InvalidPayload(f"event is not valid JSON: {error}") from None
+
+
 def parse(context: EventContext, services: PipelineServices) -> None:
     if context.payload_format != "sentry-event":
         raise InvalidPayload(f"unknown payload format {context.payload_format!r}")
-    try:
-        event = json.loads(context.body)
-    except ValueError as error:
-        raise InvalidPayload(f"event is not valid JSON: {error}") from None
+    event = load_json(context.body)
     if not isinstance(event, dict):
         raise InvalidPayload("event is not a JSON object")
     context.report = event_to_report(event, received_at=context.received_at)
