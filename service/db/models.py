@@ -81,6 +81,7 @@ class RawPayload(SQLModel, table=True):
     received_at: datetime
     format: str = Field(max_length=32)  # "sentry-event", ...
     event_id: str = Field(default="", max_length=32)
+    compression: str = Field(default="", max_length=16)  # "" or "zstd"
     body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
 
 

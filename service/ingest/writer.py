@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 
+import zstandard
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,6 +53,8 @@ class IngestWriter:
         self._thread: threading.Thread | None = None
         self._queued_jobs = 0
         self._queue_depth_checked = 0.0
+        # Used by the writer thread only; a ZstdCompressor must not be shared between threads.
+        self._compressor = zstandard.ZstdCompressor(level=1)
 
     @property
     def queued_jobs(self) -> int:
@@ -120,12 +123,15 @@ class IngestWriter:
     def _insert(self, rows: list[PendingPayload]) -> list[int]:
         if not rows:
             return []
+        # Bodies are stored zstd-compressed: a 60 KB event becomes about 7 KB,
+        # which cuts the bytes written and synced per commit by as much.
+        bodies = [self._compressor.compress(row.body) for row in rows]
         with self._engine.begin() as connection:
             payload_ids = connection.execute(
                 insert(RawPayload).returning(RawPayload.id, sort_by_parameter_order=True),  # type: ignore[arg-type]
                 [
-                    {"project_id": row.project_id, "received_at": row.received_at, "format": row.format, "event_id": row.event_id, "body": row.body}
-                    for row in rows
+                    {"project_id": row.project_id, "received_at": row.received_at, "format": row.format, "event_id": row.event_id, "compression": "zstd", "body": body}
+                    for row, body in zip(rows, bodies, strict=True)
                 ],
             ).scalars().all()
             job_ids = connection.execute(

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
+import zstandard
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -61,7 +62,11 @@ class Processor:
     def _load_payloads(self, payload_ids: list[int]) -> dict[int, RawPayload]:
         with self.engine.connect() as connection:
             rows = connection.execute(select(RawPayload).where(RawPayload.id.in_(payload_ids))).all()  # type: ignore[union-attr]
-        return {row.id: RawPayload(**row._mapping) for row in rows}
+        payloads = {row.id: RawPayload(**row._mapping) for row in rows}
+        for payload in payloads.values():
+            if payload.compression == "zstd":
+                payload.body = zstandard.ZstdDecompressor().decompress(payload.body)
+        return payloads
 
     def _store(self, done: list[tuple[ClaimedJob, EventContext]], failures: list[tuple[ClaimedJob, str, bool]]) -> None:
         now = utc_now()

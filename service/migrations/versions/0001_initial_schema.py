@@ -143,6 +143,7 @@ def upgrade() -> None:
     sa.Column('received_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('format', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('compression', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('body', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['project_id'], ['project.id'], ),
     sa.PrimaryKeyConstraint('id')
