@@ -102,12 +102,17 @@ class _MemberEntry:
     method: str
 
 
+_MAX_CACHED_CHAINS = 20_000
+
+
 class MappingLayout:
     """Byte ranges of each obfuscated class's member lines in one mapping file."""
 
     def __init__(self, path: Path, sections: dict[str, tuple[str, int, int]]) -> None:
         self._path = path
         self._sections = sections
+        # The file never changes, so answers are kept; repeated crashes ask the same frames.
+        self._chains: dict[tuple[str, str, int], tuple[tuple[tuple[str, str], ...], ...]] = {}
 
     @classmethod
     def scan(cls, path: Path) -> MappingLayout:
@@ -135,6 +140,16 @@ class MappingLayout:
         after the first names a single original line: the call site of the inlined frame
         before it. Any other matching entry starts a new chain, that is a new candidate.
         """
+        key = (obfuscated_class, method, line)
+        cached = self._chains.get(key)
+        if cached is None:
+            cached = tuple(tuple(chain) for chain in self._read_chains(obfuscated_class, method, line))
+            if len(self._chains) >= _MAX_CACHED_CHAINS:
+                self._chains.clear()
+            self._chains[key] = cached
+        return [list(chain) for chain in cached]
+
+    def _read_chains(self, obfuscated_class: str, method: str, line: int) -> list[list[tuple[str, str]]]:
         section = self._sections.get(obfuscated_class)
         if section is None:
             return []

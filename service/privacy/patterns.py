@@ -103,12 +103,28 @@ _TRIGGER = re.compile(
 def scrub_text(text: str) -> tuple[str, set[str]]:
     """Replace personal data and secrets in ``text``, returning the new text and the kinds found."""
     kinds: set[str] = set()
-    if not text or _TRIGGER.search(text) is None:
+    if not text or _TRIGGER.search(text) is None or text in _CLEAN_TEXTS:
         return text, kinds
+    original = text
     text = _URL.sub(lambda match: _scrub_url_match(match, kinds), text)
     for detector in _DETECTORS:
         text = detector(text, kinds)
+    if not kinds:
+        _remember_clean(original)
     return text, kinds
+
+
+# Texts in which no detector found anything. Breadcrumbs and tags repeat from
+# crash to crash, and such a text holds nothing the detectors look for, so it
+# may be kept in memory. Bounded; cleared when full.
+_CLEAN_TEXTS: set[str] = set()
+_MAX_CLEAN_TEXTS = 50_000
+
+
+def _remember_clean(text: str) -> None:
+    if len(_CLEAN_TEXTS) >= _MAX_CLEAN_TEXTS:
+        _CLEAN_TEXTS.clear()
+    _CLEAN_TEXTS.add(text)
 
 
 def scrub_url(url: str) -> tuple[str, set[str]]:
