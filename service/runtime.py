@@ -72,7 +72,7 @@ class Runtime:
 
 
 def user_hash_key(settings: Settings) -> bytes:
-    """A key for hashing user ids, derived from the secret key."""
+    """Derive the key for hashing user ids from the secret key."""
     return hashlib.sha256(b"shindan-user-id:" + settings.secret_key.encode()).digest()
 
 

@@ -26,7 +26,7 @@ def _files_under(path: Path) -> list[Path]:
 
 
 def _expected_debug_file(file: Path) -> bool:
-    """Whether a file met while walking a folder is meant to be a debug file, so failing to read it is an error."""
+    """Return whether a file found while walking a folder should be a debug file, so failing to read it is an error."""
     name = file.name.lower()
     return name == "mapping.txt" or name.endswith((".dsym.zip", ".so", ".so.debug", ".sym"))
 

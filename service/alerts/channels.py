@@ -38,7 +38,7 @@ class Channel:
         except httpx.HTTPError as error:
             raise DeliveryError(f"{error.__class__.__name__}: {error}") from None
         if response.status_code >= 300:
-            raise DeliveryError(f"receiver answered HTTP {response.status_code}")
+            raise DeliveryError(f"receiver responded with HTTP {response.status_code}")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:

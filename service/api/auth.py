@@ -14,7 +14,7 @@ from service.db.models import Project, User
 if TYPE_CHECKING:
     from service.runtime import Runtime
 
-# What each web role may do, expressed as token scopes.
+# Token scopes granted to each web role.
 ROLE_SCOPES = {
     "admin": frozenset({"admin"}),
     "member": frozenset({"project:write", "symbols:write"}),

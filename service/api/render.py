@@ -89,7 +89,7 @@ def render_exception(exception: pb.ExceptionInfo) -> dict[str, Any]:
 
 
 def ordered_threads(report: pb.CrashReport) -> list[pb.Thread]:
-    """The crashing thread first, then the others in report order."""
+    """Return the crashing thread first, then the others in report order."""
     return sorted(report.threads, key=lambda thread: not thread.crashed)
 
 

@@ -204,7 +204,7 @@ async def commit(runtime: Runtime, payloads: list[PendingPayload]) -> None:
 
 
 def _decode_store_body(decoded: bytes) -> bytes:
-    """The legacy store endpoint also takes base64 of zlib-compressed JSON."""
+    """Return the event JSON of a store body, which legacy SDKs send as base64 of zlib-compressed JSON."""
     if decoded.lstrip()[:1] == b"{":
         return decoded
     try:

@@ -40,7 +40,7 @@ class PendingPayload:
 
 
 class WriteFailed(Exception):
-    """The database did not take the batch; the request must not answer 200."""
+    """The database rejected the batch, so the request must not return 200."""
 
 
 class IngestWriter:
