@@ -22,10 +22,10 @@ japanese = partial(gettext, "ja")
     [
         ("kept: exception type", "例外の型"),
         ("skipped: beyond the first 5 in-app frames", "先頭 5 個のアプリ内フレームより後"),
-        ("kept: in-app frame; removed closure index, return type", "アプリ内フレーム（除去: クロージャ番号、戻り値の型）"),
+        ("kept: in-app frame; removed closure index, return type", "アプリ内フレーム。除去: クロージャ番号、戻り値の型"),
         ("kept: SDK fingerprint variable {{ type }}", "SDK フィンガープリントの変数 {{ type }}"),
         ("skipped: a reason this table does not know", "a reason this table does not know"),
-        ("kept: in-app frame; removed a new kind of suffix", "アプリ内フレーム（除去: a new kind of suffix）"),
+        ("kept: in-app frame; removed a new kind of suffix", "アプリ内フレーム。除去: a new kind of suffix"),
     ],
 )
 def test_grouping_reason_in_japanese(reason: str, expected: str) -> None:
