@@ -1,8 +1,8 @@
 """First start of ``make run``: an admin login, a demo project and how to send it a crash.
 
 Runs after ``shindan migrate``. On later starts it only prints the addresses
-again; the admin password is shown once and kept in ``<data dir>/admin-password``
-(mode 0600) so it is not lost with the terminal.
+again. The admin password is written to ``<data dir>/admin-password`` (mode 0600),
+so it is not lost with the terminal.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ import secrets
 import shlex
 from pathlib import Path
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from service.accounts import create_project, create_user, project_dsn
-from service.config import load_settings
+from service.config import Settings, load_settings
 from service.db.engine import make_engine
 from service.db.models import User
+from service.symbols.index import save_debug_files
+from symbolication import SymbolStore
+from symbolication.debug_files import inspect_debug_file
 
 ADMIN_EMAIL = "admin@example.com"
 DEMO_SLUG = "demo-ios"
@@ -51,33 +55,12 @@ def main() -> None:
     engine.dispose()
 
 
-def _upload_demo_symbols(engine: object, settings: object, project_id: int) -> None:
+def _upload_demo_symbols(engine: Engine, settings: Settings, project_id: int) -> None:
     """Index the sample app's dSYM so the demo crash comes out symbolicated."""
     if not DEMO_DSYM.is_file():
         return
-    from service.clock import utc_now
-    from service.db.models import DebugFile
-    from symbolication import SymbolStore
-    from symbolication.debug_files import inspect_debug_file
-
-    store = SymbolStore(settings.data_dir / "symbols")  # type: ignore[attr-defined]
-    with Session(engine) as session:  # type: ignore[arg-type]
-        for item in inspect_debug_file(DEMO_DSYM.read_bytes(), DEMO_DSYM.name):
-            session.add(
-                DebugFile(
-                    project_id=project_id,
-                    kind=item.kind,
-                    debug_id=item.debug_id.lower(),
-                    code_id=item.code_id,
-                    arch=item.arch,
-                    features=" ".join(item.features),
-                    object_name=item.object_name,
-                    blob_sha256=store.put_blob(item.data),
-                    size=len(item.data),
-                    created_at=utc_now(),
-                )
-            )
-        session.commit()
+    store = SymbolStore(settings.data_dir / "symbols")
+    save_debug_files(engine, store, project_id, inspect_debug_file(DEMO_DSYM.read_bytes(), DEMO_DSYM.name))
 
 
 if __name__ == "__main__":

@@ -12,16 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from service.db.dialect import insert_for
 from service.db.models import AlertChannel, Issue, OutboxMessage, Project
 from web.translations import gettext
-
-
-def _insert(connection: Connection) -> object:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(OutboxMessage)
 
 
 def new_issue_payload(project: Any, issue: Any, language: str, base_url: str, now: datetime) -> dict[str, object]:
@@ -63,7 +58,7 @@ def enqueue_new_issue(connection: Connection, project_id: int, issue_id: int, no
     for channel in channels:
         payload = new_issue_payload(project, issue, channel.language, base_url, now)
         inserted = connection.execute(
-            _insert(connection)  # type: ignore[attr-defined]
+            insert_for(connection, OutboxMessage)  # type: ignore[attr-defined]
             .values(
                 channel_id=channel.id,
                 dedupe_key=f"issue.created:{issue_id}:{channel.id}",

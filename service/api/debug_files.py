@@ -6,7 +6,6 @@ import logging
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
@@ -15,8 +14,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from service.api.auth import authorize_project, runtime_of
-from service.clock import utc_now
 from service.db.models import DebugFile
+from service.symbols.index import save_debug_files
 from symbolication.debug_files import DebugFileError, FoundDebugFile, inspect_debug_file
 
 logger = logging.getLogger("shindan.symbols")
@@ -24,48 +23,9 @@ logger = logging.getLogger("shindan.symbols")
 MAX_MISSING_QUERY = 10000
 
 
-def _insert(dialect_name: str) -> Any:
-    return (postgresql if dialect_name == "postgresql" else sqlite).insert(DebugFile)
-
-
 def store_debug_files(request: Request, project_id: int, found: list[FoundDebugFile]) -> list[dict[str, Any]]:
-    """Store blobs and index rows; the same content uploaded again is stored once."""
     runtime = runtime_of(request)
-    now = utc_now()
-    described: list[dict[str, Any]] = []
-    with runtime.engine.begin() as connection:
-        for item in found:
-            sha256 = runtime.symbol_store.put_blob(item.data)
-            created = connection.execute(
-                _insert(connection.dialect.name)
-                .values(
-                    project_id=project_id,
-                    kind=item.kind,
-                    debug_id=item.debug_id.lower(),
-                    code_id=item.code_id,
-                    arch=item.arch or "",
-                    features=" ".join(item.features),
-                    object_name=item.object_name[:500],
-                    blob_sha256=sha256,
-                    size=len(item.data),
-                    created_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["project_id", "debug_id", "arch", "blob_sha256"])
-                .returning(DebugFile.id)
-            ).scalar_one_or_none()
-            described.append(
-                {
-                    "kind": item.kind,
-                    "debug_id": item.debug_id.lower(),
-                    "code_id": item.code_id,
-                    "arch": item.arch or None,
-                    "features": list(item.features),
-                    "object_name": item.object_name,
-                    "sha256": sha256,
-                    "size": len(item.data),
-                    "created": created is not None,
-                }
-            )
+    described = save_debug_files(runtime.engine, runtime.symbol_store, project_id, found)
     runtime.debug_files.forget(project_id)
     return described
 

@@ -7,6 +7,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import time
 import uuid
 import zlib
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("shindan.ingest")
 
 _RETRY_AFTER_OVERLOADED = 60
+# Checks the first non-blank byte without copying the body, as lstrip() would.
+_JSON_OBJECT_START = re.compile(rb"\s*\{")
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -161,7 +164,7 @@ def collect_event_items(envelope: Envelope, project_id: int, max_event_bytes: in
             continue
         if len(item.payload) > max_event_bytes:
             raise too_large(f"event item {index}", "max_event_bytes", max_event_bytes)
-        if not item.payload.lstrip()[:1] == b"{":
+        if not _JSON_OBJECT_START.match(item.payload):
             raise invalid_payload(f"event item {index} is not a JSON object")
         item_event_id = event_id if not payloads and event_id else _event_id_from_payload(item.payload)
         if not event_id:
@@ -205,7 +208,7 @@ async def commit(runtime: Runtime, payloads: list[PendingPayload]) -> None:
 
 def _decode_store_body(decoded: bytes) -> bytes:
     """Return the event JSON of a store body, which legacy SDKs send as base64 of zlib-compressed JSON."""
-    if decoded.lstrip()[:1] == b"{":
+    if _JSON_OBJECT_START.match(decoded):
         return decoded
     try:
         return zlib.decompress(base64.b64decode(decoded, validate=False))

@@ -8,21 +8,16 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from sqlalchemy import case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from service.alerts.outbox import enqueue_new_issue
 from service.clock import as_utc
+from service.db.dialect import insert_for
 from service.db.models import Event, Issue, IssueUser
 from service.issues import reopen_on_event
 from service.processing.pipeline import EventContext
 
 logger = logging.getLogger("shindan.processing")
-
-
-def _insert(connection: Connection, table: type) -> object:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 def symbolication_state(context: EventContext) -> str:
@@ -99,7 +94,7 @@ def store_events(connection: Connection, contexts: list[EventContext], now: date
     inserted = {
         (row.project_id, row.event_id)
         for row in connection.execute(
-            _insert(connection, Event).on_conflict_do_nothing(index_elements=["project_id", "event_id"]).returning(Event.project_id, Event.event_id),  # type: ignore[attr-defined]
+            insert_for(connection, Event).on_conflict_do_nothing(index_elements=["project_id", "event_id"]).returning(Event.project_id, Event.event_id),  # type: ignore[attr-defined]
             rows,
         )
     }
@@ -109,7 +104,7 @@ def store_events(connection: Connection, contexts: list[EventContext], now: date
     user_rows = [{"issue_id": issue_id, "user_hash": hashed} for issue_id, hashed in {(u.issue_id, c.report.user.id_hash) for u in by_issue.values() for c in u.events if c.report.user.id_hash}]
     if user_rows:
         for row in connection.execute(
-            _insert(connection, IssueUser).on_conflict_do_nothing().returning(IssueUser.issue_id),  # type: ignore[attr-defined]
+            insert_for(connection, IssueUser).on_conflict_do_nothing().returning(IssueUser.issue_id),  # type: ignore[attr-defined]
             user_rows,
         ):
             by_issue[row.issue_id].new_users += 1
@@ -154,7 +149,7 @@ def _get_or_create_issue(connection: Connection, context: EventContext) -> tuple
     seen = event_time(context)
     release = context.report.app.release[:200]
     created_id = connection.execute(
-        _insert(connection, Issue)  # type: ignore[attr-defined]
+        insert_for(connection, Issue)  # type: ignore[attr-defined]
         .values(
             project_id=context.project_id,
             fingerprint=grouping.fingerprint,

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from service.clock import utc_now
+from service.db.dialect import insert_for
 from service.db.models import DebugFile
-from symbolication import DebugFileRef
+from symbolication import DebugFileRef, SymbolStore
+from symbolication.debug_files import FoundDebugFile
 
 _NATIVE_KINDS = ("macho", "elf", "breakpad")
 _CACHE_SECONDS = 10.0
@@ -17,7 +21,12 @@ _CACHE_SECONDS = 10.0
 
 def _rank(features: list[str]) -> int:
     """Prefer full debug information, then symbol tables; breakpad files last."""
-    return (2 if "debug" in features else 0) + (1 if "symtab" in features else 0)
+    rank = 0
+    if "debug" in features:
+        rank += 2
+    if "symtab" in features:
+        rank += 1
+    return rank
 
 
 class DebugFileIndex:
@@ -64,3 +73,43 @@ class DebugFileIndex:
             return None
         best = max(rows, key=lambda row: (_rank(row.features.split()), row.kind != "breakpad"))
         return DebugFileRef(sha256=best.blob_sha256, arch=best.arch or None, features=best.features.split())
+
+
+def save_debug_files(engine: Engine, store: SymbolStore, project_id: int, found: list[FoundDebugFile]) -> list[dict[str, Any]]:
+    """Store blobs and index rows, and describe each file; the same content uploaded again is stored once."""
+    now = utc_now()
+    described: list[dict[str, Any]] = []
+    with engine.begin() as connection:
+        for item in found:
+            sha256 = store.put_blob(item.data)
+            created = connection.execute(
+                insert_for(connection, DebugFile)
+                .values(
+                    project_id=project_id,
+                    kind=item.kind,
+                    debug_id=item.debug_id.lower(),
+                    code_id=item.code_id,
+                    arch=item.arch or "",
+                    features=" ".join(item.features),
+                    object_name=item.object_name[:500],
+                    blob_sha256=sha256,
+                    size=len(item.data),
+                    created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["project_id", "debug_id", "arch", "blob_sha256"])
+                .returning(DebugFile.id)
+            ).scalar_one_or_none()
+            described.append(
+                {
+                    "kind": item.kind,
+                    "debug_id": item.debug_id.lower(),
+                    "code_id": item.code_id,
+                    "arch": item.arch or None,
+                    "features": list(item.features),
+                    "object_name": item.object_name,
+                    "sha256": sha256,
+                    "size": len(item.data),
+                    "created": created is not None,
+                }
+            )
+    return described
