@@ -55,8 +55,8 @@ def claim_jobs(connection: Connection, worker_id: str, limit: int, now: datetime
 def finish_jobs(connection: Connection, job_ids: list[int]) -> None:
     """Delete finished jobs with their raw payloads.
 
-    The processed event keeps the scrubbed CrashReport; the raw payload may
-    hold personal data that scrubbing removed, so it is not kept once the
+    The processed event keeps the scrubbed CrashReport. The raw payload may
+    contain personal data that scrubbing removed, so it is not kept once the
     event is stored. Failed jobs keep their payloads for inspection.
     """
     if not job_ids:

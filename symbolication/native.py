@@ -56,7 +56,7 @@ _DEBUG_INFO_LANGUAGES = {
 
 
 class _BoundedCache:
-    """A thread-safe map that forgets its oldest entries beyond ``capacity``."""
+    """A thread-safe map that drops its oldest entries beyond ``capacity``."""
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
@@ -78,7 +78,7 @@ class _BoundedCache:
                 self._entries.popitem(last=False)
 
 
-# About 100,000 addresses; each entry holds the few locations of one address.
+# At most 100,000 addresses. Each entry contains the few locations of one address.
 _LOOKUP_CACHE = _BoundedCache(100_000)
 
 

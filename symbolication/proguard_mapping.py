@@ -111,7 +111,7 @@ class MappingLayout:
     def __init__(self, path: Path, sections: dict[str, tuple[str, int, int]]) -> None:
         self._path = path
         self._sections = sections
-        # The file never changes, so answers are kept; repeated crashes ask the same frames.
+        # The file never changes, so results are kept, because repeated crashes request the same frames.
         self._chains: dict[tuple[str, str, int], tuple[tuple[tuple[str, str], ...], ...]] = {}
 
     @classmethod

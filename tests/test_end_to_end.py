@@ -82,7 +82,7 @@ def test_ios_crash_symbolicates_with_inline_frames(server: Server, apple: dict[s
     image = native_image("ClinicApp")
     expected_frames: list[tuple[str, str, int]] = []
     for label in IOS_EXPECTED_CHAIN:
-        # For a return address, "frames" holds the answer at the call instruction: what caller adjustment must find.
+        # For a return address, "frames" is the symbolizer result at the call instruction, which caller adjustment must find.
         expected_frames += [(answer["function"], answer["file"], answer["line"]) for answer in address(image, label)["frames"]]
     app_frames = [frame for frame in crashed["frames"] if frame["package"] and frame["package"].endswith("/ClinicApp")]
     assert [symbolized(frame) for frame in app_frames] == expected_frames

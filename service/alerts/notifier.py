@@ -1,8 +1,8 @@
 """Delivering outbox messages, with retries and exponential backoff.
 
-A claimed message is leased (its ``next_attempt_at`` moves past the delivery
-timeout) before the HTTP call, so another worker does not send it at the same
-time; a worker that dies mid-delivery leaves it to be retried after the lease.
+A claimed message is leased before the HTTP call: its ``next_attempt_at``
+moves past the delivery timeout, so another worker does not send it at the
+same time. A worker that dies mid-delivery leaves it to be retried after the lease.
 Delivery is therefore at least once, and receivers can use the
 ``X-Shindan-Delivery`` id to drop repeats.
 """

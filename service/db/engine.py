@@ -14,7 +14,7 @@ from service.config import Settings
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers work during a write; synchronous=FULL makes every
-    # commit durable before ingest answers 200 (group commit amortizes it).
+    # commit durable before ingest returns 200 (group commit amortizes it).
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -6,7 +6,7 @@ endpoint. The conversion is tolerant: a field of the wrong type is skipped,
 never fatal. Only a payload with nothing to show (no exception, thread, stack
 trace or message) is rejected with ``InvalidPayload``.
 
-The returned report holds the RAW user id in ``user.id_hash``: the scrub step
+The returned report contains the RAW user id in ``user.id_hash``: the scrub step
 (``service.privacy.scrub.scrub_report``) must run next and hashes it.
 """
 

@@ -77,8 +77,10 @@ def convert_mechanism(raw: dict[str, Any], report_platform: pb.Platform) -> pb.M
     mach = as_dict(meta.get("mach_exception")) or as_dict(raw.get("mach_exception"))
     if mach:
         mechanism.mach_exception.CopyFrom(_convert_mach_exception(mach))
-    if not mechanism.type:
-        mechanism.type = "mach" if mach else "signal" if signal else ""
+    if not mechanism.type and mach:
+        mechanism.type = "mach"
+    elif not mechanism.type and signal:
+        mechanism.type = "signal"
 
     address = as_dict(raw.get("data")).get("relevant_address", raw.get("relevant_address"))
     fault_address = parse_uint64(address)

@@ -18,7 +18,7 @@ from service.formats.sentry_values import (
 )
 from service.schema import crash_report_pb2 as pb
 
-# Values of ``Frame.address_mode``. An empty value means the SDK did not say,
+# Values of ``Frame.address_mode``. An empty value means the SDK sent no mode,
 # so the symbolicator applies its default: frame 0 of a thread as is, the
 # other frames as return addresses.
 ADDRESS_MODE_EXACT = "exact"

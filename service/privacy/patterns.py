@@ -115,8 +115,8 @@ def scrub_text(text: str) -> tuple[str, set[str]]:
 
 
 # Texts in which no detector found anything. Breadcrumbs and tags repeat from
-# crash to crash, and such a text holds nothing the detectors look for, so it
-# may be kept in memory. Bounded; cleared when full.
+# crash to crash, and such a text contains nothing the detectors look for, so it
+# may be kept in memory. The set is cleared when it reaches its maximum size.
 _CLEAN_TEXTS: set[str] = set()
 _MAX_CLEAN_TEXTS = 50_000
 
