@@ -12,3 +12,7 @@ class InvalidPayload(ValueError):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class UnsupportedReport(InvalidPayload):
+    """A well-formed report of a kind that is not an app crash, such as a kernel panic."""

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from service.formats.errors import InvalidPayload
+from service.formats.json_body import load_json, starts_like_json_object
 from service.formats.sentry_breadcrumbs import convert_breadcrumbs, convert_request, parse_level
 from service.formats.sentry_contexts import (
     MAX_CUSTOM_KEYS,
@@ -37,6 +38,20 @@ _EVENT_ID = re.compile(r"[0-9a-f]{32}")
 _APPLE_PLATFORMS = {"cocoa", "objc", "swift"}
 _ANDROID_PLATFORMS = {"java", "android", "kotlin"}
 _APPLE_OS_NAMES = {"ios", "ipados", "macos", "mac os x", "tvos", "watchos", "visionos", "xros"}
+
+
+# Keys of which a Sentry event has at least one; the other JSON formats
+# (KSCrash, MetricKit, shindan.v1 JSON) use none of them at the top level.
+_SENTRY_EVENT_KEYS = (b'"exception"', b'"sdk"', b'"debug_meta"', b'"contexts"')
+
+
+def sniff_event(body: bytes) -> bool:
+    return starts_like_json_object(body) and any(key in body for key in _SENTRY_EVENT_KEYS)
+
+
+def convert_event_payload(body: bytes, received_at: datetime) -> list[pb.CrashReport]:
+    """Convert the JSON of one Sentry event; the registry's converter for ``sentry-event``."""
+    return [event_to_report(load_json(body, "event"), received_at=received_at)]  # type: ignore[arg-type]
 
 
 def event_to_report(event: dict[str, Any], *, received_at: datetime) -> pb.CrashReport:

@@ -26,6 +26,7 @@ from service.ingest.decode import decompress
 from service.ingest.envelope import Envelope, parse_envelope, parse_envelope_header
 from service.ingest.errors import IngestRejected, invalid_payload, too_large, unauthorized
 from service.ingest.writer import PendingPayload, WriteFailed
+from service.processing.jobs import PROCESS_SESSIONS
 from service.metrics import COUNTERS
 
 if TYPE_CHECKING:
@@ -160,6 +161,9 @@ def collect_event_items(envelope: Envelope, project_id: int, max_event_bytes: in
     for index, item in enumerate(envelope.items):
         item_type = item.type or "unknown"
         COUNTERS.inc("shindan_ingest_accepted_total", item_type=item_type if item_type in _KNOWN_ITEM_TYPES else "other")
+        if item_type in SESSION_ITEM_FORMATS:
+            payloads.append(PendingPayload(project_id, SESSION_ITEM_FORMATS[item_type], "", item.payload, received_at, PROCESS_SESSIONS))
+            continue
         if item_type != "event":
             continue
         if len(item.payload) > max_event_bytes:
@@ -172,6 +176,10 @@ def collect_event_items(envelope: Envelope, project_id: int, max_event_bytes: in
         payloads.append(PendingPayload(project_id, "sentry-event", item_event_id, item.payload, received_at))
     return event_id or uuid.uuid4().hex, payloads
 
+
+# Session updates and aggregates are stored as they came and counted by the
+# "process-sessions" job handler.
+SESSION_ITEM_FORMATS = {"session": "sentry-session", "sessions": "sentry-sessions"}
 
 _KNOWN_ITEM_TYPES = frozenset(
     {"event", "transaction", "attachment", "session", "sessions", "client_report", "user_report", "profile", "replay_event", "replay_recording", "check_in", "statsd", "span", "log", "feedback"}

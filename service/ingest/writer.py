@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.db.models import Job, RawPayload
+from service.processing.jobs import PROCESS_EVENT
 
 logger = logging.getLogger("shindan.ingest")
 
@@ -37,6 +38,7 @@ class PendingPayload:
     event_id: str
     body: bytes
     received_at: datetime
+    job_kind: str = PROCESS_EVENT
 
 
 class WriteFailed(Exception):
@@ -137,7 +139,7 @@ class IngestWriter:
             job_ids = connection.execute(
                 insert(Job).returning(Job.id, sort_by_parameter_order=True),  # type: ignore[arg-type]
                 [
-                    {"kind": "process-event", "project_id": row.project_id, "payload_id": payload_id, "status": "queued", "attempts": 0, "available_at": row.received_at, "created_at": row.received_at}
+                    {"kind": row.job_kind, "project_id": row.project_id, "payload_id": payload_id, "status": "queued", "attempts": 0, "available_at": row.received_at, "created_at": row.received_at}
                     for row, payload_id in zip(rows, payload_ids, strict=True)
                 ],
             ).scalars().all()

@@ -18,7 +18,8 @@ from service.clock import as_utc, utc_now
 from service.db.models import RawPayload
 from service.formats.errors import InvalidPayload
 from service.metrics import COUNTERS
-from service.processing.pipeline import EventContext, PipelineServices, run_pipeline
+from service.processing.jobs import PROCESS_EVENT, job_handler
+from service.processing.pipeline import EventContext, PipelineServices, parse_payload, process_report
 from service.processing.store import store_events
 from service.queue import ClaimedJob, claim_jobs, fail_job, finish_jobs
 
@@ -39,25 +40,52 @@ class Processor:
             jobs = claim_jobs(connection, worker_id, self.batch_size, now)
         if not jobs:
             return 0
+        event_jobs = [job for job in jobs if job.kind == PROCESS_EVENT]
+        other_jobs: dict[str, list[ClaimedJob]] = {}
+        for job in jobs:
+            if job.kind != PROCESS_EVENT:
+                other_jobs.setdefault(job.kind, []).append(job)
+        if event_jobs:
+            self._process_events(event_jobs)
+        for kind, kind_jobs in other_jobs.items():
+            self._run_handler(kind, kind_jobs)
+        return len(jobs)
+
+    def _process_events(self, jobs: list[ClaimedJob]) -> None:
         payloads = self._load_payloads([job.payload_id for job in jobs if job.payload_id is not None])
-        done: list[tuple[ClaimedJob, EventContext]] = []
+        done: list[tuple[ClaimedJob, list[EventContext]]] = []
         failures: list[tuple[ClaimedJob, str, bool]] = []
         for job in jobs:
             payload = payloads.get(job.payload_id or -1)
             if payload is None:
                 failures.append((job, "raw payload not found", False))
                 continue
-            context = EventContext(job.project_id, payload.format, payload.body, as_utc(payload.received_at), payload.event_id)
+            received_at = as_utc(payload.received_at)
             try:
-                run_pipeline(context, self.services)
+                reports = parse_payload(payload.format, payload.body, received_at, payload.event_id)
             except InvalidPayload as error:
                 COUNTERS.inc("shindan_events_failed_total", step="parse")
                 logger.warning("job=%d event=%s cannot be parsed: %s", job.id, payload.event_id, error)
                 failures.append((job, f"invalid payload: {error}", False))
                 continue
-            done.append((job, context))
+            contexts = []
+            for report in reports:
+                context = EventContext(job.project_id, payload.format, b"", received_at, report.event_id, report=report)
+                process_report(context, self.services)
+                contexts.append(context)
+            done.append((job, contexts))
         self._store(done, failures)
-        return len(jobs)
+
+    def _run_handler(self, kind: str, jobs: list[ClaimedJob]) -> None:
+        """Hand jobs of another kind to their handler, which finishes or fails each job itself."""
+        handler = job_handler(kind)
+        if handler is None:
+            with self.engine.begin() as connection:
+                for job in jobs:
+                    fail_job(connection, job, f"no handler for job kind {kind!r}", utc_now(), retryable=False)
+            logger.error("%d jobs of unknown kind %r failed", len(jobs), kind)
+            return
+        handler(self.engine, jobs, self.services, self.base_url)
 
     def _load_payloads(self, payload_ids: list[int]) -> dict[int, RawPayload]:
         with self.engine.connect() as connection:
@@ -68,11 +96,11 @@ class Processor:
                 payload.body = zstandard.ZstdDecompressor().decompress(payload.body)
         return payloads
 
-    def _store(self, done: list[tuple[ClaimedJob, EventContext]], failures: list[tuple[ClaimedJob, str, bool]]) -> None:
+    def _store(self, done: list[tuple[ClaimedJob, list[EventContext]]], failures: list[tuple[ClaimedJob, str, bool]]) -> None:
         now = utc_now()
         try:
             with self.engine.begin() as connection:
-                store_events(connection, [context for _, context in done], now, self.base_url)
+                store_events(connection, [context for _, contexts in done for context in contexts], now, self.base_url)
                 finish_jobs(connection, [job.id for job, _ in done])
                 for job, error, retryable in failures:
                     fail_job(connection, job, error, now, retryable)
@@ -80,18 +108,18 @@ class Processor:
             logger.warning("storing a batch of %d events failed (%s); storing them one by one", len(done), error.__class__.__name__)
             self._store_one_by_one(done, failures, now)
             return
-        COUNTERS.inc("shindan_events_processed_total", len(done))
+        COUNTERS.inc("shindan_events_processed_total", sum(len(contexts) for _, contexts in done))
 
-    def _store_one_by_one(self, done: list[tuple[ClaimedJob, EventContext]], failures: list[tuple[ClaimedJob, str, bool]], now: datetime) -> None:
-        """Isolate the event that broke a batch, so the others are not held back."""
-        for job, context in done:
+    def _store_one_by_one(self, done: list[tuple[ClaimedJob, list[EventContext]]], failures: list[tuple[ClaimedJob, str, bool]], now: datetime) -> None:
+        """Isolate the payload that broke a batch, so the others are not held back."""
+        for job, contexts in done:
             try:
                 with self.engine.begin() as connection:
-                    store_events(connection, [context], now, self.base_url)
+                    store_events(connection, contexts, now, self.base_url)
                     finish_jobs(connection, [job.id])
-                COUNTERS.inc("shindan_events_processed_total")
+                COUNTERS.inc("shindan_events_processed_total", len(contexts))
             except Exception as error:  # noqa: BLE001 - recorded on the job, which is retried later
-                logger.exception("job=%d event=%s could not be stored", job.id, context.event_id)
+                logger.exception("job=%d payload could not be stored", job.id)
                 failures.append((job, f"storing failed: {error.__class__.__name__}: {error}", True))
         with self.engine.begin() as connection:
             for job, message, retryable in failures:

@@ -1,0 +1,77 @@
+"""Input formats: recognizing a crash file and converting it into CrashReports.
+
+Each format has a converter ``(body, received_at) -> list[CrashReport]``
+that raises ``InvalidPayload`` (or ``UnsupportedReport``) with a message for
+the sender, and optionally a ``sniff(body) -> bool`` used by
+``detect_format``. Both are named as ``"module:function"`` and imported on
+first use, so the ingest process loads only the parsers it needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+
+from service.formats.errors import InvalidPayload
+from service.schema import crash_report_pb2 as pb
+
+Converter = Callable[[bytes, datetime], list[pb.CrashReport]]
+Sniffer = Callable[[bytes], bool]
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    description: str
+    converter: str
+    sniffer: str = ""
+
+
+# Detection tries sniffers in this order: the binary formats first, then the
+# text and JSON formats, each of which checks for keys only it has.
+FORMATS: dict[str, Format] = {
+    format_.name: format_
+    for format_ in (
+        Format("sentry-event", "Sentry event JSON", "service.formats.sentry_event:convert_event_payload", "service.formats.sentry_event:sniff_event"),
+    )
+}
+
+
+class UnknownFormat(InvalidPayload):
+    """The body matches no supported format."""
+
+
+def names() -> list[str]:
+    return list(FORMATS)
+
+
+def detect_format(body: bytes) -> str:
+    """Return the name of the first format whose sniffer accepts ``body``."""
+    for format_ in FORMATS.values():
+        if format_.sniffer and _load(format_.sniffer)(body):
+            return format_.name
+    raise UnknownFormat("the body is not a supported crash report format; supported: " + ", ".join(FORMATS) + " (pass ?format= to choose one)")
+
+
+def converter_for(name: str) -> Converter:
+    format_ = FORMATS.get(name)
+    if format_ is None:
+        raise UnknownFormat(f"unknown format {name!r}; supported: " + ", ".join(FORMATS))
+    return _load(format_.converter)  # type: ignore[no-any-return]
+
+
+def convert(name: str, body: bytes, received_at: datetime) -> list[pb.CrashReport]:
+    """Convert ``body`` in format ``name``; raise InvalidPayload when it yields no report."""
+    reports = converter_for(name)(body, received_at)
+    if not reports:
+        raise InvalidPayload(f"the {name} payload contains no crash report")
+    return reports
+
+
+@cache
+def _load(target: str) -> Callable[..., object]:
+    module_name, _, attribute = target.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
