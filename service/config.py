@@ -24,6 +24,7 @@ class Settings:
     max_compressed_bytes: int = field(default=20 * 1024 * 1024, metadata={"doc": "largest request body as sent"})
     max_decompressed_bytes: int = field(default=100 * 1024 * 1024, metadata={"doc": "largest request body after decompression"})
     max_event_bytes: int = field(default=1024 * 1024, metadata={"doc": "largest single event item"})
+    max_report_bytes: int = field(default=8 * 1024 * 1024, metadata={"doc": "largest crash report file sent to /api/v1/projects/{slug}/reports, after decompression"})
     max_debug_file_bytes: int = field(default=2 * 1024 * 1024 * 1024, metadata={"doc": "largest debug file upload"})
     ingest_batch_max: int = field(default=256, metadata={"doc": "most payloads written in one group commit"})
     ingest_batch_wait_ms: float = field(default=2.0, metadata={"doc": "how long a group commit waits for more payloads"})

@@ -1,0 +1,141 @@
+"""``POST /api/v1/projects/{slug}/reports``: any supported crash file, format detected or chosen.
+
+Unlike the Sentry endpoints, this one parses the body before answering:
+the sender is a developer or our own SDK, and a clear 400 naming what is
+wrong in an ``.ips`` file is worth the extra parse. The worker parses the
+stored body again, with the same result, so the event ids returned here are
+the ones the events get.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+import zlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from service.clock import utc_now
+from service.formats import registry
+from service.formats.errors import InvalidPayload, UnsupportedReport
+from service.ingest.decode import decompress
+from service.ingest.errors import IngestRejected, invalid_payload, too_large
+from service.ingest.native import authenticate_project
+from service.ingest.routes import check_capacity, commit, quarantine, read_body, rejection_response
+from service.ingest.writer import PendingPayload
+from service.metrics import COUNTERS
+from service.processing.pipeline import parse_payload
+from service.schema import crash_report_pb2 as pb
+
+if TYPE_CHECKING:
+    from service.runtime import Runtime
+
+logger = logging.getLogger("shindan.ingest")
+
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class AcceptedReport:
+    event_id: str
+    format: str
+    reports: list[pb.CrashReport]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.event_id,
+            "format": self.format,
+            "reports": [summarize(report) for report in self.reports],
+        }
+
+
+def summarize(report: pb.CrashReport) -> dict[str, object]:
+    """Describe a parsed report in a few fields, so the sender sees what was read."""
+    exception = report.exceptions[0] if report.exceptions else None
+    crashed = next((thread for thread in report.threads if thread.crashed), None)
+    return {
+        "event_id": report.event_id,
+        "source_format": report.source_format,
+        "exception": {"type": exception.type, "value": exception.value} if exception else None,
+        "crashed_thread": crashed.id if crashed else None,
+        "threads": len(report.threads),
+        "images": len(report.images),
+        "release": report.app.release,
+        "device_model": report.device.model,
+        "os": " ".join(part for part in (report.os.name, report.os.version) if part),
+    }
+
+
+def content_event_id(body: bytes) -> str:
+    """Derive an event id from the file's bytes, so a file sent twice is stored once."""
+    return uuid.UUID(bytes=hashlib.sha256(body).digest()[:16], version=4).hex
+
+
+def unwrap_gzip(body: bytes, limit: int) -> bytes:
+    """Open a gzip file (``tombstone.pb.gz``) sent without ``Content-Encoding``."""
+    if not body.startswith(_GZIP_MAGIC):
+        return body
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = decompressor.decompress(body, limit + 1)
+    except zlib.error as error:
+        raise invalid_payload(f"the body starts like gzip but cannot be decompressed: {error}") from None
+    if len(data) > limit:
+        raise too_large("crash report after gzip decompression", "max_report_bytes", limit)
+    return data
+
+
+def parse_report_file(body: bytes, requested_format: str | None, received_at: datetime) -> AcceptedReport:
+    """Detect or check the format and convert; raise InvalidPayload with a message for the sender."""
+    format_name = requested_format or registry.detect_format(body)
+    event_id = content_event_id(body)
+    reports = parse_payload(format_name, body, received_at, event_id)
+    return AcceptedReport(reports[0].event_id, format_name, reports)
+
+
+async def accept_report(runtime: Runtime, request: Request, project_id: int, body: bytes, requested_format: str | None) -> AcceptedReport:
+    """Validate a crash file and store it durably; quarantine it when it cannot be parsed."""
+    settings = runtime.settings
+    if len(body) > settings.max_report_bytes:
+        raise too_large("crash report", "max_report_bytes", settings.max_report_bytes)
+    body = unwrap_gzip(body, settings.max_report_bytes)
+    if requested_format is not None and requested_format not in registry.FORMATS:
+        raise invalid_payload(f"unknown format {requested_format!r}; supported: {', '.join(registry.names())}")
+    received_at = utc_now()
+    try:
+        accepted = await run_in_threadpool(parse_report_file, body, requested_format, received_at)
+    except InvalidPayload as error:
+        reason = "unsupported" if isinstance(error, UnsupportedReport) else "invalid"
+        await quarantine(runtime, project_id, request, body, error.message)
+        raise IngestRejected(400, reason, error.message) from None
+    check_capacity(runtime)
+    await commit(runtime, [PendingPayload(project_id, accepted.format, content_event_id(body), body, received_at)])
+    COUNTERS.inc("shindan_ingest_accepted_total", item_type="report")
+    logger.info("project=%d report accepted format=%s reports=%d", project_id, accepted.format, len(accepted.reports))
+    return accepted
+
+
+async def reports_endpoint(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    settings = runtime.settings
+    slug = request.path_params["slug"]
+    try:
+        project_id = await authenticate_project(request, slug)
+        body = await read_body(request, settings.max_compressed_bytes)
+        decoded = decompress(body, request.headers.get("content-encoding", ""), settings.max_decompressed_bytes)
+        if not decoded.strip():
+            raise invalid_payload("the request body is empty: send the crash report file as the body")
+        accepted = await accept_report(runtime, request, project_id, decoded, request.query_params.get("format") or None)
+    except IngestRejected as error:
+        return rejection_response(error, slug)
+    return JSONResponse(accepted.as_json())
+
+
+routes = [Route("/api/v1/projects/{slug}/reports", reports_endpoint, methods=["POST"])]
