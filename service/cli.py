@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -119,6 +120,18 @@ def cmd_upload_symbols(args: argparse.Namespace) -> int:
     return upload_paths(args.url, args.token, args.project, [Path(path) for path in args.paths])
 
 
+def cmd_send(args: argparse.Namespace) -> int:
+    from service.send_client import send_files
+
+    missing = [name for name, value in (("--url or SHINDAN_URL", args.url), ("--project or SHINDAN_PROJECT", args.project)) if not value]
+    if not (args.key or args.token):
+        missing.append("--key/SHINDAN_KEY (the project's public key) or --token/SHINDAN_TOKEN (scope project:write)")
+    if missing:
+        print("error: missing " + ", ".join(missing), file=sys.stderr)
+        return 2
+    return send_files(args.url, args.project, [Path(path) for path in args.files], args.key, args.token, args.format)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shindan", description="Self-hosted crash reporting for mobile apps.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -172,12 +185,21 @@ def build_parser() -> argparse.ArgumentParser:
     upload.add_argument("--project", required=True, help="project slug")
     upload.add_argument("paths", nargs="+", metavar="PATH")
     upload.set_defaults(handler=cmd_upload_symbols)
+
+    send = commands.add_parser("send", help="send crash report files (.ips, .crash, MetricKit, KSCrash, tombstone, ANR trace) to a project")
+    send.add_argument("--url", default=os.environ.get("SHINDAN_URL"), help="Shindan base URL (default: SHINDAN_URL)")
+    send.add_argument("--project", default=os.environ.get("SHINDAN_PROJECT"), help="project slug (default: SHINDAN_PROJECT)")
+    send.add_argument("--key", default=os.environ.get("SHINDAN_KEY"), help="the project's public key (default: SHINDAN_KEY)")
+    send.add_argument("--token", default=os.environ.get("SHINDAN_TOKEN"), help="API token with project:write, instead of --key (default: SHINDAN_TOKEN)")
+    send.add_argument("--format", help="skip detection and read every file in this format, e.g. apple-ips")
+    send.add_argument("files", nargs="+", metavar="FILE")
+    send.set_defaults(handler=cmd_send)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet = args.command in ("upload-symbols", "project", "token", "user", "alert")
+    quiet = args.command in ("upload-symbols", "send", "project", "token", "user", "alert")
     logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # httpx logs every request URL at INFO, and webhook URLs can carry secrets.
     logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +128,34 @@ def test_same_file_twice_is_stored_once(server: Server, project: dict[str, Any],
     ids = [item["event_id"] for item in (events["events"] if isinstance(events, dict) else events)]
     assert ids.count(first.json()["id"]) == 1
     assert issue["count"] >= 1
+
+
+def test_send_command_reports_each_file(server: Server, project: dict[str, Any], tmp_path: Path) -> None:
+    good = tmp_path / "crash.json"
+    event = sample_events.ios_native_event()
+    good.write_text(json.dumps(event))
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not a crash report\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "send", "--url", server.base_url, "--project", project["slug"], str(good), str(bad)],
+        env={**server.env, "SHINDAN_KEY": project["public_key"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert f"{good}: accepted as sentry-event, 1 report(s)" in result.stdout
+    assert f"event {event['event_id']}" in result.stdout
+    assert f"{bad}: rejected with HTTP 400" in result.stderr
+    assert project["public_key"] not in result.stdout + result.stderr
+
+
+def test_send_command_names_missing_settings(server: Server, tmp_path: Path) -> None:
+    file = tmp_path / "crash.ips"
+    file.write_text("{}")
+    env = {name: value for name, value in server.env.items() if not name.startswith(("SHINDAN_KEY", "SHINDAN_TOKEN", "SHINDAN_URL", "SHINDAN_PROJECT"))}
+    result = subprocess.run([sys.executable, "-m", "service.cli", "send", str(file)], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--url" in result.stderr
+    assert "--project" in result.stderr
+    assert "--key" in result.stderr
