@@ -1,0 +1,1 @@
+"""Device model tables and their lookup (``service.devices.names``)."""
