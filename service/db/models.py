@@ -197,3 +197,4 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime
     delivered_at: datetime | None = None
+import service.db.breakdown_indexes  # noqa: E402,F401  (registers the event index for release breakdowns)

@@ -1,0 +1,22 @@
+"""event index for release breakdowns
+
+Revision ID: 0005_breakdowns
+Revises: 0001
+"""
+
+from alembic import op
+
+revision = "0005_breakdowns"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.create_index("ix_event_release", ["project_id", "release", "received_at"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("event", schema=None) as batch_op:
+        batch_op.drop_index("ix_event_release")
