@@ -11,7 +11,10 @@ import re
 import time
 import uuid
 import zlib
+from datetime import datetime
 from typing import TYPE_CHECKING
+
+import orjson
 
 from sqlalchemy import insert
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from service.clock import utc_now
+from service.formats.sentry_attachments import SENTRY_EVENT_WITH_APPLE_CRASH
 from service.db.models import Quarantine
 from service.ingest.auth import key_from_auth_header, key_from_dsn
 from service.ingest.decode import decompress
@@ -30,6 +34,7 @@ from service.processing.jobs import PROCESS_SESSIONS
 from service.metrics import COUNTERS
 
 if TYPE_CHECKING:
+    from service.config import Settings
     from service.runtime import Runtime
 
 logger = logging.getLogger("shindan.ingest")
@@ -146,35 +151,62 @@ async def envelope_endpoint(request: Request) -> Response:
         except IngestRejected as error:
             await quarantine(runtime, project_id, request, decoded, error.detail)
             raise
-        event_id, payloads = collect_event_items(envelope, project_id, settings.max_event_bytes)
+        event_id, payloads = collect_event_items(envelope, project_id, settings)
         await commit(runtime, payloads)
     except IngestRejected as error:
         return rejection_response(error, project_id)
     return JSONResponse({"id": event_id})
 
 
-def collect_event_items(envelope: Envelope, project_id: int, max_event_bytes: int) -> tuple[str, list[PendingPayload]]:
+def collect_event_items(envelope: Envelope, project_id: int, settings: Settings) -> tuple[str, list[PendingPayload]]:
     """Pick the items this version processes; count the rest and skip them."""
     event_id = _normalize_event_id(envelope.headers.get("event_id"))
     payloads: list[PendingPayload] = []
+    events: list[PendingPayload] = []
+    crash_reports: list[bytes] = []
     received_at = utc_now()
     for index, item in enumerate(envelope.items):
         item_type = item.type or "unknown"
         COUNTERS.inc("shindan_ingest_accepted_total", item_type=item_type if item_type in _KNOWN_ITEM_TYPES else "other")
         if item_type in SESSION_ITEM_FORMATS:
             payloads.append(PendingPayload(project_id, SESSION_ITEM_FORMATS[item_type], "", item.payload, received_at, PROCESS_SESSIONS))
-            continue
-        if item_type != "event":
-            continue
-        if len(item.payload) > max_event_bytes:
-            raise too_large(f"event item {index}", "max_event_bytes", max_event_bytes)
-        if not _JSON_OBJECT_START.match(item.payload):
-            raise invalid_payload(f"event item {index} is not a JSON object")
-        item_event_id = event_id if not payloads and event_id else _event_id_from_payload(item.payload)
-        if not event_id:
-            event_id = item_event_id
-        payloads.append(PendingPayload(project_id, "sentry-event", item_event_id, item.payload, received_at))
-    return event_id or uuid.uuid4().hex, payloads
+        elif item_type == "attachment" and item.headers.get("attachment_type") == APPLE_CRASH_REPORT_ATTACHMENT:
+            if len(item.payload) > settings.max_report_bytes:
+                raise too_large(f"Apple crash report attachment (item {index})", "max_report_bytes", settings.max_report_bytes)
+            crash_reports.append(item.payload)
+        elif item_type == "event":
+            if len(item.payload) > settings.max_event_bytes:
+                raise too_large(f"event item {index}", "max_event_bytes", settings.max_event_bytes)
+            if not _JSON_OBJECT_START.match(item.payload):
+                raise invalid_payload(f"event item {index} is not a JSON object")
+            item_event_id = event_id if not events and event_id else _event_id_from_payload(item.payload)
+            if not event_id:
+                event_id = item_event_id
+            events.append(PendingPayload(project_id, "sentry-event", item_event_id, item.payload, received_at))
+    event_id = event_id or uuid.uuid4().hex
+    if crash_reports:
+        events = _attach_crash_report(events, crash_reports[0], project_id, event_id, received_at)
+    return event_id, events + payloads
+
+
+# Sentry's attachment type for an Apple crash report in text form that
+# replaces the event's threads and images.
+APPLE_CRASH_REPORT_ATTACHMENT = "event.applecrashreport"
+
+
+def _attach_crash_report(events: list[PendingPayload], report: bytes, project_id: int, event_id: str, received_at: datetime) -> list[PendingPayload]:
+    """Combine the envelope's event with its Apple crash report, or send the report alone.
+
+    The combined payload keeps the event JSON unparsed; the converter takes
+    threads, images and the exception from the report and the rest (user,
+    tags, release, breadcrumbs) from the event.
+    """
+    for position, event in enumerate(events):
+        if event.event_id == event_id:
+            body = orjson.dumps({"event": orjson.Fragment(event.body), "apple_crash_report": report.decode("utf-8", "replace")})
+            combined = PendingPayload(project_id, SENTRY_EVENT_WITH_APPLE_CRASH, event_id, body, received_at)
+            return events[:position] + [combined] + events[position + 1 :]
+    return [*events, PendingPayload(project_id, "apple-crash", event_id, report, received_at)]
 
 
 # Session updates and aggregates are stored as they came and counted by the
