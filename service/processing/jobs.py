@@ -30,7 +30,9 @@ JobHandler = Callable[["Engine", list["ClaimedJob"], "PipelineServices", str], N
 
 # kind -> "module:function" with the signature of JobHandler
 # (engine, jobs, pipeline services, base URL).
-_HANDLERS: dict[str, str] = {}
+_HANDLERS: dict[str, str] = {
+    PROCESS_SESSIONS: "service.sessions.jobs:process_session_jobs",
+}
 
 
 def job_handler(kind: str) -> JobHandler | None:
