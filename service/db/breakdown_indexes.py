@@ -1,7 +1,7 @@
 """Indexes on ``event`` for the per-release breakdowns (``service.breakdowns``).
 
 Declared here rather than in ``Event.__table_args__`` so that the breakdowns
-code owns them; an ``Index`` built from bound columns joins the table's metadata.
+code owns them. An ``Index`` built from bound columns joins the table's metadata.
 """
 
 from __future__ import annotations
