@@ -135,8 +135,6 @@ class Issue(SQLModel, table=True):
     last_release: str = Field(default="", max_length=200)
     grouping: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of signature parts
     resolved_at: datetime | None = None
-    # Set when every event moved to another issue after late symbols re-grouped them; links follow it.
-    merged_into_id: int | None = None
 
 
 class IssueUser(SQLModel, table=True):
@@ -168,8 +166,6 @@ class Event(SQLModel, table=True):
     device_model: str = Field(default="", max_length=100)
     symbolication: str = Field(default="", max_length=16)  # complete, partial, missing, not_needed
     report: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # serialized CrashReport
-    # The scrubbed report before symbolication, kept only while the event waits for an app debug file or mapping.
-    unsymbolicated_report: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class AlertChannel(SQLModel, table=True):
@@ -201,7 +197,5 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime
     delivered_at: datetime | None = None
-import service.db.session_models  # noqa: E402,F401  (registers the session tables)
-import service.db.symbol_models  # noqa: E402,F401  (registers the symbol tracking tables)
-import service.db.chunk_models  # noqa: E402,F401  (registers the chunk upload table)
 import service.db.breakdown_indexes  # noqa: E402,F401  (registers the event index for release breakdowns)
+import service.db.session_models  # noqa: E402,F401  (registers the session tables)
