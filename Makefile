@@ -36,7 +36,7 @@ test-postgresql: install-test
 
 # Regenerate the protobuf module after editing service/schema/crash_report.proto.
 proto: install-test
-	$(BIN)/python -m grpc_tools.protoc -I service/schema --python_out=service/schema --pyi_out=service/schema service/schema/crash_report.proto
+	$(BIN)/python -m grpc_tools.protoc -I service/schema --python_out=service/schema --pyi_out=service/schema service/schema/crash_report.proto service/schema/sessions.proto
 	sed -i 's/^import crash_report_pb2/from service.schema import crash_report_pb2/' service/schema/crash_report_pb2.py service/schema/crash_report_pb2.pyi
 
 fixtures:

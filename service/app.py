@@ -16,6 +16,8 @@ from service.api import breakdowns, channels, debug_files, issues, ops, sentry_c
 from service.config import Settings
 from service.ingest import reports as report_routes
 from service.ingest import routes as ingest_routes
+from service.sessions import ingest as session_routes
+from service.api import releases as release_routes
 from service.runtime import Runtime, build_runtime
 from web import routes as web_routes
 
@@ -39,7 +41,7 @@ def create_app(settings: Settings, run_workers: bool = True, runtime: Runtime | 
             runtime.stop()
 
     app = Starlette(
-        routes=[*ingest_routes.routes, *report_routes.routes, *debug_files.routes, *sentry_compat.routes, *issues.routes, *breakdowns.routes, *channels.routes, *ops.routes, *web_routes.routes],
+        routes=[*ingest_routes.routes, *report_routes.routes, *session_routes.routes, *debug_files.routes, *sentry_compat.routes, *issues.routes, *release_routes.routes, *breakdowns.routes, *channels.routes, *ops.routes, *web_routes.routes],
         middleware=[Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="shindan_session", same_site="lax", https_only=settings.base_url.startswith("https"))],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,

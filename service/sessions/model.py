@@ -26,7 +26,16 @@ DEVICE_MODEL_MAX = 100
 
 
 class InvalidSessionPayload(ValueError):
-    """A session payload that cannot be counted; the message names the field and never quotes values."""
+    """A session payload that cannot be counted.
+
+    The message names the field and never quotes values, so it may be
+    logged. ``detail``, returned to the sender only, may add the parser's
+    own message, which can quote the sender's values.
+    """
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 @dataclass(frozen=True, order=True)

@@ -73,7 +73,8 @@ def _decode_json(body: bytes) -> pb.SessionBatch:
     try:
         return json_format.ParseDict(data, pb.SessionBatch())
     except json_format.ParseError as error:
-        raise InvalidSessionPayload(f"body does not match shindan.v1.SessionBatch: {error}") from None
+        message = f"body does not match shindan.v1.SessionBatch at {json_error_path(error) or 'the top level'}"
+        raise InvalidSessionPayload(message, f"{message}: {error}") from None
 
 
 def _accept_short_status_names(data: dict[str, object]) -> None:
