@@ -34,9 +34,9 @@ test-sqlite: install-test
 test-postgresql: install-test
 	SHINDAN_TEST_BACKENDS=postgresql $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-# Regenerate the protobuf module after editing service/schema/crash_report.proto.
+# Regenerate the protobuf modules after editing a .proto file in service/schema.
 proto: install-test
-	$(BIN)/python -m grpc_tools.protoc -I service/schema --python_out=service/schema --pyi_out=service/schema service/schema/crash_report.proto service/schema/sessions.proto
+	$(BIN)/python -m grpc_tools.protoc -I service/schema --python_out=service/schema --pyi_out=service/schema service/schema/crash_report.proto service/schema/sessions.proto service/schema/android_tombstone.proto
 	sed -i 's/^import crash_report_pb2/from service.schema import crash_report_pb2/' service/schema/crash_report_pb2.py service/schema/crash_report_pb2.pyi
 
 fixtures:

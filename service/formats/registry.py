@@ -35,6 +35,11 @@ class Format:
 FORMATS: dict[str, Format] = {
     format_.name: format_
     for format_ in (
+        Format("tombstone", "Android native crash tombstone (protobuf)", "service.formats.tombstone:convert_tombstone", "service.formats.tombstone:sniff_tombstone"),
+        Format("shindan-protobuf", "shindan.v1 CrashReport (protobuf)", "service.formats.shindan_format:convert_protobuf", "service.formats.shindan_format:sniff_protobuf"),
+        Format("tombstone-text", "Android native crash tombstone (text, or logcat lines)", "service.formats.tombstone_text:convert_tombstone_text", "service.formats.tombstone_text:sniff_tombstone_text"),
+        Format("anr", "Android ANR trace (thread dump)", "service.formats.anr:convert_anr", "service.formats.anr:sniff_anr"),
+        Format("shindan-json", "shindan.v1 CrashReport (canonical JSON)", "service.formats.shindan_format:convert_json", "service.formats.shindan_format:sniff_json"),
         Format("sentry-event", "Sentry event JSON", "service.formats.sentry_event:convert_event_payload", "service.formats.sentry_event:sniff_event"),
         # Made by ingest from an envelope's event and its Apple crash report attachment; never detected.
         Format("sentry-event+apple-crash", "Sentry event with its Apple crash report", "service.formats.sentry_attachments:convert_event_with_crash_report"),
