@@ -40,6 +40,11 @@ FORMATS: dict[str, Format] = {
         Format("tombstone-text", "Android native crash tombstone (text, or logcat lines)", "service.formats.tombstone_text:convert_tombstone_text", "service.formats.tombstone_text:sniff_tombstone_text"),
         Format("anr", "Android ANR trace (thread dump)", "service.formats.anr:convert_anr", "service.formats.anr:sniff_anr"),
         Format("shindan-json", "shindan.v1 CrashReport (canonical JSON)", "service.formats.shindan_format:convert_json", "service.formats.shindan_format:sniff_json"),
+        Format("apple-ips", "Apple .ips crash report (bug_type 309 JSON or 109 text)", "service.formats.apple_ips:convert_ips", "service.formats.apple_ips:sniff_ips"),
+        Format("sentrycrash", "SentryCrash report as sentry-cocoa writes it (JSON)", "service.formats.kscrash:convert_sentrycrash", "service.formats.kscrash:sniff_sentrycrash"),
+        Format("kscrash", "KSCrash report (JSON)", "service.formats.kscrash:convert_kscrash", "service.formats.kscrash:sniff_kscrash"),
+        Format("metrickit", "MetricKit diagnostic payload (MXDiagnosticPayload JSON)", "service.formats.metrickit:convert_metrickit", "service.formats.metrickit:sniff_metrickit"),
+        Format("apple-crash", "Apple crash report text (.crash)", "service.formats.apple_crash:convert_crash_text", "service.formats.apple_crash:sniff_crash_text"),
         Format("sentry-event", "Sentry event JSON", "service.formats.sentry_event:convert_event_payload", "service.formats.sentry_event:sniff_event"),
         # Made by ingest from an envelope's event and its Apple crash report attachment; never detected.
         Format("sentry-event+apple-crash", "Sentry event with its Apple crash report", "service.formats.sentry_attachments:convert_event_with_crash_report"),

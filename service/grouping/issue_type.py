@@ -1,10 +1,12 @@
-"""Classify a report as a crash, an ANR, a hang or a handled error."""
+"""Classify a report as a crash, an ANR, a hang, a MetricKit CPU or disk-write exception, or a handled error."""
 
 from service.schema import crash_report_pb2 as pb
 
 CRASH = "crash"
 ANR = "anr"
 HANG = "hang"
+CPU = "cpu"
+DISK_WRITE = "disk_write"
 ERROR = "error"
 
 # Mechanism types (lowercase) of Android ANRs: sentry-android's watchdog
@@ -14,8 +16,12 @@ _ANR_MECHANISMS = {"anr", "appexitinfo", "anr_foreground", "anr_background"}
 _ANR_TYPES = {"applicationnotresponding", "anr"}
 # sentry-cocoa reports hangs with mechanism "AppHang" and types such as
 # "App Hanging", "App Hang Fully Blocked", "App Hang Non Fully Blocked".
-_HANG_MECHANISMS = {"apphang", "app_hang", "hang"}
+# MetricKit hang diagnostics get "mx_hang_diagnostic" from service.formats.metrickit.
+_HANG_MECHANISMS = {"apphang", "app_hang", "hang", "mx_hang_diagnostic"}
 _HANG_TYPE_PREFIXES = ("app hang",)
+# MetricKit CPU and disk-write exception diagnostics (service.formats.metrickit).
+_CPU_MECHANISMS = {"mx_cpu_exception_diagnostic"}
+_DISK_WRITE_MECHANISMS = {"mx_disk_write_exception_diagnostic"}
 # Mechanisms that only fire when the process dies.
 _CRASH_MECHANISMS = {"signal", "mach", "nsexception", "cpp_exception", "signalhandler", "uncaughtexceptionhandler",
                      "tombstone", "minidump", "watchdog_termination", "crash"}
@@ -24,8 +30,8 @@ _CRASH_MECHANISMS = {"signal", "mach", "nsexception", "cpp_exception", "signalha
 def classify(report: pb.CrashReport) -> str:
     """Return the issue type from the first exception's mechanism, its type and the level.
 
-    ANR and hang come first, because SDKs set ``handled`` inconsistently
-    for them. Then an explicit ``handled`` decides, then the
+    ANR, hang and the MetricKit resource diagnostics come first, because
+    SDKs set ``handled`` inconsistently for them. Then an explicit ``handled`` decides, then the
     mechanism type, then a fatal level.
     """
     if report.exceptions:
@@ -37,6 +43,10 @@ def classify(report: pb.CrashReport) -> str:
             return ANR
         if mechanism_type in _HANG_MECHANISMS or exception_type.startswith(_HANG_TYPE_PREFIXES):
             return HANG
+        if mechanism_type in _CPU_MECHANISMS:
+            return CPU
+        if mechanism_type in _DISK_WRITE_MECHANISMS:
+            return DISK_WRITE
         if mechanism.HasField("handled"):
             return ERROR if mechanism.handled else CRASH
         if mechanism_type in _CRASH_MECHANISMS:
