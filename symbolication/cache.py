@@ -1,4 +1,4 @@
-"""In-memory caching primitives for the symbol store: a bounded LRU and single-flight loading."""
+"""In-memory caching primitives for the symbol store: an LRU bounded by count and bytes, single-flight loading."""
 
 from __future__ import annotations
 
@@ -12,25 +12,63 @@ Value = TypeVar("Value")
 
 
 class BoundedLru(Generic[Value]):
-    """A least-recently-used map holding at most `max_size` entries. Not thread-safe."""
+    """A least-recently-used map bounded by its number of entries and by their total size.
 
-    def __init__(self, max_size: int) -> None:
+    `size_of` gives an entry's size in bytes, counted when it is put. Without `max_bytes`
+    only the count is bounded. An entry larger than `max_bytes` by itself is not kept.
+    `on_evict(reason)` is called with "count" or "bytes" for each entry dropped to keep
+    a bound. Not thread-safe.
+    """
+
+    def __init__(
+        self,
+        max_size: int,
+        max_bytes: int | None = None,
+        size_of: Callable[[Value], int] = lambda value: 0,
+        on_evict: Callable[[str], None] = lambda reason: None,
+    ) -> None:
         if max_size < 1:
             raise ValueError(f"max_size must be at least 1, got {max_size}")
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError(f"max_bytes must be at least 1 or None, got {max_bytes}")
         self.max_size = max_size
-        self._entries: OrderedDict[Hashable, Value] = OrderedDict()
+        self.max_bytes = max_bytes
+        self._size_of = size_of
+        self._on_evict = on_evict
+        self._entries: OrderedDict[Hashable, tuple[Value, int]] = OrderedDict()
+        self.total_bytes = 0
 
     def get(self, key: Hashable) -> Value | None:
-        value = self._entries.get(key)
-        if value is not None:
-            self._entries.move_to_end(key)
-        return value
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        self._entries.move_to_end(key)
+        return entry[0]
 
     def put(self, key: Hashable, value: Value) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
+        size = self._size_of(value)
+        self.pop(key)
+        if self.max_bytes is not None and size > self.max_bytes:
+            self._on_evict("bytes")
+            return
+        self._entries[key] = (value, size)
+        self.total_bytes += size
         while len(self._entries) > self.max_size:
-            self._entries.popitem(last=False)
+            self._evict_oldest("count")
+        while self.max_bytes is not None and self.total_bytes > self.max_bytes:
+            self._evict_oldest("bytes")
+
+    def pop(self, key: Hashable) -> Value | None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return None
+        self.total_bytes -= entry[1]
+        return entry[0]
+
+    def _evict_oldest(self, reason: str) -> None:
+        _, (_, size) = self._entries.popitem(last=False)
+        self.total_bytes -= size
+        self._on_evict(reason)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -56,9 +94,19 @@ class CachedLoader(Generic[Value]):
     thread and is not cached.
     """
 
-    def __init__(self, max_size: int, is_permanent: Callable[[BaseException], bool] = lambda error: False) -> None:
+    def __init__(
+        self,
+        max_size: int,
+        is_permanent: Callable[[BaseException], bool] = lambda error: False,
+        *,
+        max_bytes: int | None = None,
+        size_of: Callable[[Value], int] = lambda value: 0,
+        on_evict: Callable[[str], None] = lambda reason: None,
+    ) -> None:
         self._lock = threading.Lock()
-        self._lru: BoundedLru[Value | BaseException] = BoundedLru(max_size)
+        self._lru: BoundedLru[Value | BaseException] = BoundedLru(
+            max_size, max_bytes, lambda entry: 0 if isinstance(entry, BaseException) else size_of(entry), on_evict
+        )
         self._flights: dict[Hashable, _Flight[Value]] = {}
         self._is_permanent = is_permanent
 
@@ -96,6 +144,15 @@ class CachedLoader(Generic[Value]):
             del self._flights[key]
         flight.done.set()
         return flight.value
+
+    def discard(self, key: Hashable) -> None:
+        with self._lock:
+            self._lru.pop(key)
+
+    @property
+    def total_bytes(self) -> int:
+        with self._lock:
+            return self._lru.total_bytes
 
     def __len__(self) -> int:
         with self._lock:

@@ -71,3 +71,32 @@ def _demangle_mangled(name: str) -> tuple[str, str] | None:
         language = "rust" if multi_demangle.detect_language(name) == "rust" else "cpp"
         return demangled, language
     return None
+
+
+_TRAILING_QUALIFIERS = re.compile(r"(?:\s+(?:const|volatile|noexcept)\b|\s*&&?)+$")
+
+
+def strip_parameter_list(signature: str) -> str:
+    """Remove the parameter list and trailing qualifiers from a demangled C++ signature.
+
+    Breakpad `.sym` files name functions by their full signature
+    (`google_breakpad::MinidumpFileWriter::Close()`), while names from DWARF are shown
+    without parameters. A name with no parameter list is returned unchanged, and so is
+    `operator()` without one.
+    """
+    text = _TRAILING_QUALIFIERS.sub("", signature.rstrip())
+    if not text.endswith(")"):
+        return signature
+    depth = 0
+    for index in range(len(text) - 1, -1, -1):
+        character = text[index]
+        if character == ")":
+            depth += 1
+        elif character == "(":
+            depth -= 1
+            if depth == 0:
+                head = text[:index].rstrip()
+                if not head or head.endswith("operator"):
+                    return signature
+                return head
+    return signature

@@ -13,9 +13,12 @@ class DebugFileRef:
     sha256: str
     arch: str | None
     features: list[str]
+    kind: str = ""  # the stored file's kind: "macho", "elf", "breakpad", "proguard" or "bcsymbolmap"
 
 
-# find_debug_file(kind, debug_id), where kind is "native" or "proguard".
+# find_debug_file(kind, debug_id), where kind is "native", "proguard" or "bcsymbolmap".
+# For "bcsymbolmap", debug_id is a dSYM's UUID: the index follows the dSYM's UUID mapping
+# to the original build's UUID, which names the BCSymbolMap.
 FindDebugFile = Callable[[str, str], DebugFileRef | None]
 
 

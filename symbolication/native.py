@@ -31,7 +31,8 @@ from symbolic.exceptions import SymbolicError
 from symbolic.symcache import SourceLocation, SymCache, find_best_instruction
 
 from service.schema import crash_report_pb2 as pb
-from symbolication.demangle import demangle
+from symbolication.bitcode import BcSymbolMap, has_hidden_names
+from symbolication.demangle import demangle, strip_parameter_list
 from symbolication.images import ImageIndex, IndexedImage, address_mask_for
 from symbolication.model import DebugFileRef, FindDebugFile, SymbolicationResult
 from symbolication.store import SymbolFileError, SymbolStore
@@ -92,6 +93,11 @@ class _ImageState:
     detail: str = ""
     addresses_without_entry: int = 0
     example_without_entry: int | None = None
+    # Bitcode builds: the BCSymbolMap that resolves `__hidden#N_` names, looked up once.
+    symbol_map: BcSymbolMap | None = None
+    symbol_map_looked_up: bool = False
+    symbol_map_problem: str = ""
+    frames_with_hidden_names: int = 0
 
 
 class NativeFrames:
@@ -156,7 +162,9 @@ class NativeFrames:
             _demangle_reported_name(frame)
             frame.status = pb.FRAME_STATUS_MALFORMED_SYMBOLS
             return [frame]
-        return _expand(frame, locations, image.image_addr)
+        symbol_map = self._symbol_map_for(state, locations)
+        kind = state.ref.kind if state.ref else ""
+        return _expand(frame, locations, image.image_addr, kind=kind, symbol_map=symbol_map)
 
     def finish(self) -> None:
         """Set status and status_detail on every native image of the report."""
@@ -226,6 +234,37 @@ class NativeFrames:
             )
         )
 
+    def _symbol_map_for(self, state: _ImageState, locations: list[SourceLocation]) -> BcSymbolMap | None:
+        """Return the BCSymbolMap for locations with `__hidden#N_` names, or None.
+
+        The map is looked up once per image and report. When it is missing, the
+        frames keep their hidden names and the report lists the map as missing.
+        """
+        if not any(has_hidden_names(location.symbol, location.full_path or "") for location in locations):
+            return None
+        state.frames_with_hidden_names += 1
+        if not state.symbol_map_looked_up:
+            state.symbol_map_looked_up = True
+            self._load_symbol_map(state)
+        return state.symbol_map
+
+    def _load_symbol_map(self, state: _ImageState) -> None:
+        ref = self._find_debug_file("bcsymbolmap", state.debug_id)
+        if ref is None:
+            state.symbol_map_problem = (
+                "Names in this debug file are hidden (__hidden#N_), as in App Store builds from bitcode, and no "
+                "BCSymbolMap has been uploaded for it. Upload the dSYM with its UUID plist and the BCSymbolMaps "
+                "folder of the archive."
+            )
+            self._result.add_missing("bcsymbolmap", state.debug_id)
+            return
+        try:
+            state.symbol_map = self._store.bcsymbolmap(ref.sha256)
+        except SymbolFileError as error:
+            logger.warning("Cannot use BCSymbolMap %s for debug id %s: %s", ref.sha256, state.debug_id, error.message)
+            state.symbol_map_problem = f"The BCSymbolMap uploaded for debug id {state.debug_id} cannot be used: {error.message}"
+            self._result.add_malformed("bcsymbolmap", state.debug_id)
+
     def _lookup(self, state: _ImageState, relative: int) -> list[SourceLocation]:
         if relative < 0 or state.symcache is None or state.ref is None:
             return []
@@ -239,19 +278,38 @@ class NativeFrames:
         return locations
 
 
-def _expand(frame: pb.Frame, locations: list[SourceLocation], image_addr: int) -> list[pb.Frame]:
-    """Build one frame per location, innermost first; all but the last are inlined."""
+def _expand(
+    frame: pb.Frame,
+    locations: list[SourceLocation],
+    image_addr: int,
+    *,
+    kind: str = "",
+    symbol_map: BcSymbolMap | None = None,
+) -> list[pb.Frame]:
+    """Build one frame per location, innermost first. All but the last are inlined.
+
+    `kind` is the debug file's kind: Breakpad names carry their parameter list, which
+    is kept in raw_function and dropped from function, so that a `.sym` file and the
+    dSYM it was made from give the same function names.
+    """
     outermost = locations[-1]
     frames = []
     for index, location in enumerate(locations):
+        symbol = location.symbol
+        full_path = location.full_path or ""
+        if symbol_map is not None:
+            symbol = symbol_map.resolve(symbol)
+            full_path = symbol_map.resolve_path(full_path)
         expanded = pb.Frame()
         expanded.CopyFrom(frame)
-        expanded.raw_function = location.symbol
-        expanded.function, scheme_language = demangle(location.symbol)
+        expanded.raw_function = symbol
+        expanded.function, scheme_language = demangle(symbol)
+        if kind == "breakpad":
+            expanded.function = strip_parameter_list(expanded.function)
         expanded.lang = _frame_language(scheme_language, location.lang)
-        if location.full_path:
-            expanded.abs_path = location.full_path
-            expanded.filename = posixpath.basename(location.full_path.replace("\\", "/"))
+        if full_path:
+            expanded.abs_path = full_path
+            expanded.filename = posixpath.basename(full_path.replace("\\", "/"))
         expanded.lineno = location.line
         expanded.symbol_addr = image_addr + outermost.sym_addr
         expanded.inlined = index < len(locations) - 1
@@ -285,6 +343,10 @@ def _found_detail(state: _ImageState) -> str:
     features = state.ref.features if state.ref else []
     if "debug" not in features:
         detail += " It has a symbol table but no debug info, so frames have function names but no file or line."
+    if state.frames_with_hidden_names and state.symbol_map is not None:
+        detail += " Hidden names (__hidden#N_) were resolved with the uploaded BCSymbolMap."
+    elif state.frames_with_hidden_names:
+        detail += f" {state.frames_with_hidden_names} frame(s) keep hidden names. {state.symbol_map_problem}"
     if state.addresses_without_entry:
         detail += (
             f" {state.addresses_without_entry} address(es) have no entry in it, for example offset"

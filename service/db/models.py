@@ -199,3 +199,4 @@ class OutboxMessage(SQLModel, table=True):
     delivered_at: datetime | None = None
 import service.db.breakdown_indexes  # noqa: E402,F401  (registers the event index for release breakdowns)
 import service.db.session_models  # noqa: E402,F401  (registers the session tables)
+import service.db.symbol_source_models  # noqa: E402,F401  (registers the UUID mapping table of bitcode builds)

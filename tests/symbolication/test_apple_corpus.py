@@ -196,11 +196,17 @@ def test_breakpad_sym_inline_records(symbolicator: Symbolicator, debug_files: De
 
     symbolicator.symbolicate(report)
 
-    # Breakpad files store demangled names, with parameter lists.
-    assert [(frame.function, frame.lineno) for frame in report.threads[0].frames] == [
-        ("(anonymous namespace)::crash()", 21),
-        ("(anonymous namespace)::start()", 25),
+    # Breakpad files store demangled names with parameter lists; only raw_function keeps them.
+    frames = report.threads[0].frames
+    assert [(frame.function, frame.lineno) for frame in frames] == [
+        ("(anonymous namespace)::crash", 21),
+        ("(anonymous namespace)::start", 25),
         ("main", 32),
+    ]
+    assert [frame.raw_function for frame in frames] == [
+        "(anonymous namespace)::crash()",
+        "(anonymous namespace)::start()",
+        "main",
     ]
 
 

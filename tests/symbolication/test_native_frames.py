@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from service.schema import crash_report_pb2 as pb
-from symbolication import Symbolicator
-from symbolication.debug_files import FoundDebugFile
+from symbolication import DebugFileRef, SymbolStore, Symbolicator
 from tests.symbolication.helpers import DebugFileIndex, native_report
 
 CRASHLIB_ID = "3cd3e3cc-281e-3af3-84eb-cde6d56f0559"
@@ -200,18 +199,11 @@ def test_address_without_entry(symbolicator: Symbolicator, debug_files: DebugFil
     assert "1 address(es) have no entry in it, for example offset 0x900000" in image.status_detail
 
 
-def test_unreadable_debug_file(symbolicator: Symbolicator, debug_files: DebugFileIndex) -> None:
+def test_unreadable_debug_file(symbolicator: Symbolicator, debug_files: DebugFileIndex, store: SymbolStore) -> None:
     # An index entry pointing at bytes that are no object file, as a damaged blob would be.
-    debug_files.add(
-        FoundDebugFile(
-            kind="macho",
-            debug_id=BREAKPAD_TOOLS_ID,
-            code_id=None,
-            arch="x86_64",
-            object_name="broken",
-            features=["debug", "symtab"],
-            data=b"not a Mach-O file",
-        )
+    sha256 = store.put_blob(b"not a Mach-O file")
+    debug_files.register(
+        "native", BREAKPAD_TOOLS_ID, DebugFileRef(sha256=sha256, arch="x86_64", features=["debug", "symtab"], kind="macho")
     )
     report = native_report(0x1_0000_0000, 0x20000, BREAKPAD_TOOLS_ID, [0x1_0000_DC15])
 
