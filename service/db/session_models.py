@@ -1,6 +1,6 @@
 """Tables of session counts: hourly aggregates, seen session states and distinct users.
 
-Every hour column holds the start of a UTC hour, taken from the session's
+Every hour column contains the start of a UTC hour, taken from the session's
 ``started`` time, so that all updates of one session land in one bucket.
 """
 

@@ -4,9 +4,9 @@ Counting rule: a session (one SDK session id) adds 1 to a counter the first
 time any of its updates shows that state (``SessionUpdate.states``), found
 through ``session_seen``. Repeated, retried and out-of-order updates
 therefore count once, in the hour of the session's ``started`` time, which
-Sentry's protocol keeps fixed across updates. An update without a session
-id and every ``sessions`` group are counted as they come, because nothing
-identifies a repeat; a ``sessions`` item delivered twice counts twice.
+Sentry's protocol keeps fixed across updates. Nothing identifies a repeat
+of an update without a session id or of a ``sessions`` group, so these are
+counted as they come, and a ``sessions`` item delivered twice counts twice.
 
 Statements touch rows in sorted key order and in the same table order in
 every worker, so concurrent workers on PostgreSQL wait for each other
@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
+from sqlmodel import col
 
 from service.db.dialect import insert_for
 from service.db.session_models import SessionHourly, SessionSeen, SessionUser, SessionUserBucket
@@ -82,7 +83,7 @@ class HourlyCounts:
 
 @dataclass
 class RecordResult:
-    """What one call counted: states newly counted and states skipped as already counted."""
+    """Counts of one call: states newly counted, states skipped as already counted, groups and user buckets."""
 
     counted_states: int = 0
     repeated_states: int = 0
@@ -122,7 +123,7 @@ def record_sessions(connection: Connection, project_id: int, updates: Sequence[S
 
 def purge_seen(connection: Connection, now: datetime) -> int:
     """Delete session_seen rows of sessions that can no longer be updated; return how many."""
-    deleted = connection.execute(delete(SessionSeen).where(SessionSeen.started < now - SEEN_RETENTION))  # type: ignore[arg-type]
+    deleted = connection.execute(delete(SessionSeen).where(col(SessionSeen.started) < now - SEEN_RETENTION))
     return int(deleted.rowcount or 0)
 
 
@@ -150,7 +151,7 @@ def _new_states(connection: Connection, project_id: int, updates: Iterable[Sessi
             insert_for(connection, SessionSeen)
             .values(chunk)
             .on_conflict_do_nothing(index_elements=["project_id", "session_key", "state"])
-            .returning(SessionSeen.session_key, SessionSeen.state)  # type: ignore[arg-type]
+            .returning(col(SessionSeen.session_key), col(SessionSeen.state))
         )
         inserted = connection.execute(statement).all()
         result.repeated_states += len(chunk) - len(inserted)
@@ -219,33 +220,37 @@ def _add_users(connection: Connection, project_id: int, key: _UserBucketKey, use
     """Add users to one bucket under a row lock; return the bucket id if this turned it into a sketch."""
     release, hour, environment, kind = key
     identity = {"project_id": project_id, "release": release, "hour": hour, "environment": environment, "kind": kind}
+
     connection.execute(
         insert_for(connection, SessionUserBucket)
         .values(**identity, exact_count=0, sketch=None)
         .on_conflict_do_nothing(index_elements=["project_id", "release", "hour", "environment", "kind"])
     )
     bucket = connection.execute(
-        select(SessionUserBucket.id, SessionUserBucket.exact_count, SessionUserBucket.sketch)
+        select(col(SessionUserBucket.id), col(SessionUserBucket.exact_count), col(SessionUserBucket.sketch))
         .where(*(getattr(SessionUserBucket, name) == value for name, value in identity.items()))
         .with_for_update()
     ).one()
+
     if bucket.sketch is not None:
         sketch = HyperLogLog.from_bytes(bucket.sketch)
         for user_hash in user_hashes:
             sketch.add_hash(user_hash)
         _update_bucket(connection, bucket.id, sketch=sketch.to_bytes())
         return None
+
     added = _insert_exact_users(connection, bucket.id, sorted(user_hashes))
     exact_count = bucket.exact_count + added
     if exact_count <= EXACT_USERS_PER_BUCKET:
         if added:
             _update_bucket(connection, bucket.id, exact_count=exact_count)
         return None
+
     sketch = HyperLogLog()
-    for user_hash in connection.execute(select(SessionUser.user_hash).where(SessionUser.bucket_id == bucket.id)).scalars():
+    for user_hash in connection.execute(select(col(SessionUser.user_hash)).where(col(SessionUser.bucket_id) == bucket.id)).scalars():
         sketch.add_hash(user_hash)
     _update_bucket(connection, bucket.id, exact_count=exact_count, sketch=sketch.to_bytes())
-    connection.execute(delete(SessionUser).where(SessionUser.bucket_id == bucket.id))  # type: ignore[arg-type]
+    connection.execute(delete(SessionUser).where(col(SessionUser.bucket_id) == bucket.id))
     return int(bucket.id)
 
 
@@ -257,11 +262,11 @@ def _insert_exact_users(connection: Connection, bucket_id: int, user_hashes: lis
             insert_for(connection, SessionUser)
             .values(chunk)
             .on_conflict_do_nothing(index_elements=["bucket_id", "user_hash"])
-            .returning(SessionUser.user_hash)  # type: ignore[arg-type]
+            .returning(col(SessionUser.user_hash))
         )
         added += len(connection.execute(statement).all())
     return added
 
 
 def _update_bucket(connection: Connection, bucket_id: int, **values: object) -> None:
-    connection.execute(update(SessionUserBucket).where(SessionUserBucket.id == bucket_id).values(**values))  # type: ignore[arg-type]
+    connection.execute(update(SessionUserBucket).where(col(SessionUserBucket.id) == bucket_id).values(**values))

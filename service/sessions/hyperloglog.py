@@ -1,11 +1,15 @@
 """A HyperLogLog sketch for distinct-user counts, stored as bytes.
 
-Flajolet, Fusy, Gandouet and Meunier, "HyperLogLog: the analysis of a
-near-optimal cardinality estimation algorithm" (2007), with the
-linear-counting correction for small sets from Heule, Nunkesser and Hall,
-"HyperLogLog in Practice" (2013). With ``PRECISION = 12`` there are 4096
-one-byte registers and the relative standard error is 1.04 / sqrt(4096),
-about 1.6 %.
+HyperLogLog (Flajolet, Fusy, Gandouet and Meunier, 2007) with its
+linear-counting estimate for small sets. With ``PRECISION = 12`` there are
+4096 one-byte registers and the relative standard error is
+1.04 / sqrt(4096), about 1.6 %.
+
+NOTE: between about 10,000 and 20,000 values, where the estimator switches
+from linear counting to the raw estimate, the raw estimate is biased by a
+few percent (3.2 % on one synthetic set of 10,000 values).
+HyperLogLog++ removes that bias with empirical tables, which this module
+does not have.
 
 Input values are user hashes: hex HMAC-SHA256 digests, whose first 64 bits
 are already uniformly distributed, so no further hashing is needed.
@@ -20,7 +24,7 @@ REGISTERS = 1 << PRECISION
 _FORMAT_VERSION = 1
 _HEADER = bytes([_FORMAT_VERSION, PRECISION])
 _VALUE_BITS = 64 - PRECISION
-# Bias correction for m >= 128 registers (Flajolet et al. 2007, figure 3).
+# The estimator's bias constant for 128 or more registers.
 _ALPHA = 0.7213 / (1 + 1.079 / REGISTERS)
 
 
@@ -62,5 +66,6 @@ class HyperLogLog:
         zeros = self.registers.count(0)
         if raw <= 2.5 * REGISTERS and zeros:
             return round(REGISTERS * math.log(REGISTERS / zeros))
-        # With 64-bit values no large-range correction is needed below 2**57 elements.
+        # The original large-range correction is for 32-bit hashes. With 64-bit
+        # hashes, collisions matter only far beyond any number of users.
         return round(raw)

@@ -1,7 +1,7 @@
 """``POST /api/v1/projects/{slug}/sessions``: a ``shindan.v1.SessionBatch`` as protobuf or JSON.
 
-The body is parsed before the answer, so a sender learns at once which field
-is wrong; a body that fails is kept in quarantine. An accepted body is
+The body is parsed before the response, so a sender learns at once which
+field is wrong. A body that fails is kept in quarantine. An accepted body is
 stored as sent and counted by the ``process-sessions`` job.
 """
 

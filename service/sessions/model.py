@@ -40,7 +40,7 @@ class InvalidSessionPayload(ValueError):
 
 @dataclass(frozen=True, order=True)
 class SessionAttributes:
-    """What a session is counted under. OS and device are "" for Sentry session items, which do not carry them."""
+    """The attributes a session is counted under. OS and device are "" for Sentry session items, which do not carry them."""
 
     release: str
     environment: str = ""

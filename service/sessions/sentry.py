@@ -74,13 +74,13 @@ def parse_timestamp(value: object, field: str) -> datetime:
     raise InvalidSessionPayload(f"'{field}' is not an RFC 3339 timestamp")
 
 
-def _json_object(body: bytes, what: str) -> dict[str, Any]:
+def _json_object(body: bytes, description: str) -> dict[str, Any]:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise InvalidSessionPayload(f"{what} is not valid JSON") from None
+        raise InvalidSessionPayload(f"{description} is not valid JSON") from None
     if not isinstance(data, dict):
-        raise InvalidSessionPayload(f"{what} is not a JSON object")
+        raise InvalidSessionPayload(f"{description} is not a JSON object")
     return data
 
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, case, func, literal_column, select
 from sqlalchemy.engine import Connection
+from sqlmodel import col
 
 from service.db.models import Event, Issue
 from service.db.session_models import SessionHourly, SessionUser, SessionUserBucket
@@ -153,8 +154,8 @@ def list_release_health(connection: Connection, project_id: int, since: datetime
     """Return every release with sessions or crash events in the range, most sessions first."""
     start, end = hour_range(since, until)
     hourly_conditions = _hourly_conditions(project_id, start, end, environment)
-    sessions = _session_counts(connection, hourly_conditions, SessionHourly.release)
-    users = _user_counts(connection, _bucket_conditions(project_id, start, end, environment), SessionUserBucket.release, lambda bucket: bucket.release)
+    sessions = _session_counts(connection, hourly_conditions, col(SessionHourly.release))
+    users = _user_counts(connection, _bucket_conditions(project_id, start, end, environment), col(SessionUserBucket.release), lambda bucket: bucket.release)
     crash_events = _crash_events(connection, project_id, start, end, environment, release=None)
     crash_events.pop("", None)  # events without a release have no release health
     total = sum(counts.started for counts in sessions.values())
@@ -168,9 +169,9 @@ def get_release_health(connection: Connection, project_id: int, release: str, si
     start, end = hour_range(since, until)
     hourly_conditions = _hourly_conditions(project_id, start, end, environment)
     everything = _session_counts(connection, hourly_conditions, None)
-    sessions = _session_counts(connection, [*hourly_conditions, SessionHourly.release == release], SessionHourly.release)
-    bucket_conditions = [*_bucket_conditions(project_id, start, end, environment), SessionUserBucket.release == release]
-    users = _user_counts(connection, bucket_conditions, SessionUserBucket.release, lambda bucket: bucket.release)
+    sessions = _session_counts(connection, [*hourly_conditions, col(SessionHourly.release) == release], col(SessionHourly.release))
+    bucket_conditions = [*_bucket_conditions(project_id, start, end, environment), col(SessionUserBucket.release) == release]
+    users = _user_counts(connection, bucket_conditions, col(SessionUserBucket.release), lambda bucket: bucket.release)
     crash_events = _crash_events(connection, project_id, start, end, environment, release=release)
     if release not in sessions and release not in crash_events:
         return None
@@ -179,13 +180,15 @@ def get_release_health(connection: Connection, project_id: int, release: str, si
 
 
 def release_series(connection: Connection, project_id: int, release: str, since: datetime, until: datetime, interval: str = "hour", environment: str | None = None) -> list[SeriesPoint]:
-    """Return one point per hour or day of ``[since, until)``, with zeros where nothing was counted."""
+    """Return one point per hour or UTC day of ``[since, until)``, with zeros where nothing was counted.
+
+    Daily points start at midnight UTC, except the first, which starts at
+    ``since`` widened to the hour, so the points add up to the range's totals.
+    """
     step = INTERVALS[interval]
     start, end = hour_range(since, until)
-    if interval == "day":
-        start = start.replace(hour=0)
-    boundaries = []
-    point = start
+    boundaries = [start]
+    point = start.replace(hour=0) + step if interval == "day" else start + step
     while point < end:
         boundaries.append(point)
         point += step
@@ -193,10 +196,10 @@ def release_series(connection: Connection, project_id: int, release: str, since:
     def index_of(moment: datetime) -> int:
         return bisect.bisect_right(boundaries, moment) - 1
 
-    hourly_point = _point_expression(SessionHourly.hour, boundaries)
-    bucket_point = _point_expression(SessionUserBucket.hour, boundaries)
-    hourly_conditions = [*_hourly_conditions(project_id, start, end, environment), SessionHourly.release == release]
-    bucket_conditions = [*_bucket_conditions(project_id, start, end, environment), SessionUserBucket.release == release]
+    hourly_point = _point_expression(col(SessionHourly.hour), boundaries)
+    bucket_point = _point_expression(col(SessionUserBucket.hour), boundaries)
+    hourly_conditions = [*_hourly_conditions(project_id, start, end, environment), col(SessionHourly.release) == release]
+    bucket_conditions = [*_bucket_conditions(project_id, start, end, environment), col(SessionUserBucket.release) == release]
     sessions = _session_counts(connection, hourly_conditions, hourly_point)
     users = _user_counts(connection, bucket_conditions, bucket_point, lambda bucket: index_of(bucket.hour))
     return [SeriesPoint(moment, sessions.get(index, SessionCounts()), users.get(index, UserCounts())) for index, moment in enumerate(boundaries)]
@@ -210,7 +213,7 @@ def session_breakdown(
     start, end = hour_range(since, until)
     conditions = _hourly_conditions(project_id, start, end, environment)
     if release is not None:
-        conditions.append(SessionHourly.release == release)
+        conditions.append(col(SessionHourly.release) == release)
     statement = select(*columns, *_count_columns()).where(*conditions).group_by(*columns)
     rows = []
     for row in connection.execute(statement):
@@ -234,7 +237,7 @@ def count_users(connection: Connection, project_id: int, since: datetime, until:
     start, end = hour_range(since, until)
     conditions = _bucket_conditions(project_id, start, end, environment)
     if release is not None:
-        conditions.append(SessionUserBucket.release == release)
+        conditions.append(col(SessionUserBucket.release) == release)
     return _user_counts(connection, conditions, None, lambda bucket: None).get(None, UserCounts())
 
 
@@ -250,17 +253,17 @@ def _release_health(release: str, sessions: dict[Any, SessionCounts], users: dic
 
 
 def _hourly_conditions(project_id: int, start: datetime, end: datetime, environment: str | None) -> list[ColumnElement[bool]]:
-    conditions = [SessionHourly.project_id == project_id, SessionHourly.hour >= start, SessionHourly.hour < end]
+    conditions = [col(SessionHourly.project_id) == project_id, col(SessionHourly.hour) >= start, col(SessionHourly.hour) < end]
     if environment is not None:
-        conditions.append(SessionHourly.environment == environment)
-    return conditions  # type: ignore[return-value]
+        conditions.append(col(SessionHourly.environment) == environment)
+    return conditions
 
 
 def _bucket_conditions(project_id: int, start: datetime, end: datetime, environment: str | None) -> list[ColumnElement[bool]]:
-    conditions = [SessionUserBucket.project_id == project_id, SessionUserBucket.hour >= start, SessionUserBucket.hour < end]
+    conditions = [col(SessionUserBucket.project_id) == project_id, col(SessionUserBucket.hour) >= start, col(SessionUserBucket.hour) < end]
     if environment is not None:
-        conditions.append(SessionUserBucket.environment == environment)
-    return conditions  # type: ignore[return-value]
+        conditions.append(col(SessionUserBucket.environment) == environment)
+    return conditions
 
 
 def _count_columns() -> list[Any]:
@@ -273,7 +276,7 @@ def _point_expression(column: Any, boundaries: Sequence[datetime]) -> Any:
     The indexes are inlined rather than bound, because PostgreSQL cannot
     infer the type of a parameter in a CASE result.
     """
-    whens = [(column < boundary, literal_column(str(index))) for index, boundary in enumerate(boundaries[1:])]
+    whens: list[tuple[Any, Any]] = [(column < boundary, literal_column(str(index))) for index, boundary in enumerate(boundaries[1:])]
     return case(*whens, else_=literal_column(str(len(boundaries) - 1))) if whens else literal_column("0")
 
 
@@ -307,19 +310,19 @@ def _user_counts(connection: Connection, conditions: list[ColumnElement[bool]], 
     same key computed from a bucket row (id, release, hour, kind, sketched).
     """
     buckets = connection.execute(
-        select(SessionUserBucket.id, SessionUserBucket.release, SessionUserBucket.hour, SessionUserBucket.kind, SessionUserBucket.sketch.isnot(None).label("sketched")).where(*conditions)  # type: ignore[union-attr]
+        select(col(SessionUserBucket.id), col(SessionUserBucket.release), col(SessionUserBucket.hour), col(SessionUserBucket.kind), col(SessionUserBucket.sketch).isnot(None).label("sketched")).where(*conditions)
     ).all()
     if not buckets:
         return {}
     sketched_groups = {group_of(bucket) for bucket in buckets if bucket.sketched}
     exact: dict[Any, dict[str, int]] = defaultdict(dict)
     statement = (
-        select(SessionUserBucket.kind, func.count(func.distinct(SessionUser.user_hash)))
+        select(col(SessionUserBucket.kind), func.count(func.distinct(col(SessionUser.user_hash))))
         .select_from(SessionUser)
-        .join(SessionUserBucket, SessionUserBucket.id == SessionUser.bucket_id)  # type: ignore[arg-type]
+        .join(SessionUserBucket, col(SessionUserBucket.id) == col(SessionUser.bucket_id))
         .where(*conditions)
     )
-    for kind, count, key in connection.execute(_grouped(statement, group, SessionUserBucket.kind)):
+    for kind, count, key in connection.execute(_grouped(statement, group, col(SessionUserBucket.kind))):
         exact[key][kind] = int(count)
     counts: dict[Any, UserCounts] = {}
     for key in {group_of(bucket) for bucket in buckets} - sketched_groups:
@@ -336,10 +339,11 @@ def _estimated_user_counts(connection: Connection, buckets: Sequence[Any], group
     sketched_ids = [bucket.id for bucket in buckets if bucket.sketched]
     exact_ids = [bucket.id for bucket in buckets if not bucket.sketched]
     for chunk in _chunks(sketched_ids):
-        for bucket_id, data in connection.execute(select(SessionUserBucket.id, SessionUserBucket.sketch).where(SessionUserBucket.id.in_(chunk))):  # type: ignore[union-attr]
-            sketches[target[bucket_id]].merge(HyperLogLog.from_bytes(data))
+        for bucket_id, data in connection.execute(select(col(SessionUserBucket.id), col(SessionUserBucket.sketch)).where(col(SessionUserBucket.id).in_(chunk))):
+            if data is not None:  # a bucket listed as sketched cannot lose its sketch
+                sketches[target[bucket_id]].merge(HyperLogLog.from_bytes(data))
     for chunk in _chunks(exact_ids):
-        for bucket_id, user_hash in connection.execute(select(SessionUser.bucket_id, SessionUser.user_hash).where(SessionUser.bucket_id.in_(chunk))):  # type: ignore[attr-defined]
+        for bucket_id, user_hash in connection.execute(select(col(SessionUser.bucket_id), col(SessionUser.user_hash)).where(col(SessionUser.bucket_id).in_(chunk))):
             sketches[target[bucket_id]].add_hash(user_hash)
     groups = {key for key, _ in target.values()}
     return {
@@ -354,17 +358,17 @@ def _estimated_user_counts(connection: Connection, buckets: Sequence[Any], group
 
 def _crash_events(connection: Connection, project_id: int, start: datetime, end: datetime, environment: str | None, release: str | None) -> dict[str, int]:
     """Count events of crash issues per release, by the time the crash happened."""
-    conditions = [Event.project_id == project_id, Event.timestamp >= start, Event.timestamp < end, Issue.type == CRASH]
+    conditions = [col(Event.project_id) == project_id, col(Event.timestamp) >= start, col(Event.timestamp) < end, col(Issue.type) == CRASH]
     if environment is not None:
-        conditions.append(Event.environment == environment)
+        conditions.append(col(Event.environment) == environment)
     if release is not None:
-        conditions.append(Event.release == release)
+        conditions.append(col(Event.release) == release)
     statement = (
-        select(Event.release, func.count())
+        select(col(Event.release), func.count())
         .select_from(Event)
-        .join(Issue, Issue.id == Event.issue_id)  # type: ignore[arg-type]
-        .where(*conditions)  # type: ignore[arg-type]
-        .group_by(Event.release)
+        .join(Issue, col(Issue.id) == col(Event.issue_id))
+        .where(*conditions)
+        .group_by(col(Event.release))
     )
     return {str(release_name): int(count) for release_name, count in connection.execute(statement)}
 

@@ -214,13 +214,13 @@ def test_series_per_hour_and_day(engine: Engine, project_id: int) -> None:
 
     with engine.connect() as connection:
         hours = stats.release_series(connection, project_id, OLD, datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 2, 13, tzinfo=UTC), "hour")
-        days = stats.release_series(connection, project_id, OLD, datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 4, tzinfo=UTC), "day")
+        days = stats.release_series(connection, project_id, OLD, datetime(2026, 3, 2, 9, 30, tzinfo=UTC), datetime(2026, 3, 4, tzinfo=UTC), "day")
 
     assert [point.start.hour for point in hours] == [9, 10, 11, 12]
     assert [point.sessions.started for point in hours] == [2, 0, 0, 1]
     assert [point.sessions.crashed for point in hours] == [1, 0, 0, 0]
     assert [point.users.users for point in hours] == [2, 0, 0, 1]
-    assert [point.start.day for point in days] == [2, 3]
+    assert [point.start for point in days] == [datetime(2026, 3, 2, 9, tzinfo=UTC), datetime(2026, 3, 3, tzinfo=UTC)]
     assert [point.sessions.started for point in days] == [3, 1]
     assert [point.users for point in days] == [stats.UserCounts(2, 1, True), stats.UserCounts(1, 0, True)]
 
