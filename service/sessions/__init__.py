@@ -15,16 +15,17 @@ a SQLAlchemy ``Connection``, a project id and aware UTC datetimes; a range
 ``service.sessions.stats``:
 
 - ``list_release_health(connection, project_id, since, until, environment=None)
-  -> list[ReleaseHealth]``: every release with sessions in the range, most
+  -> list[ReleaseHealth]``: every release with sessions or crash events in the range, most
   sessions first, with users, crash-free sessions and users, adoption and
   the data-quality check.
 - ``get_release_health(connection, project_id, release, since, until,
   environment=None) -> ReleaseHealth | None``: the same for one release;
-  ``None`` when it has no sessions in the range.
+  ``None`` when it has neither sessions nor crash events in the range.
 - ``release_series(connection, project_id, release, since, until,
   interval="hour", environment=None) -> list[SeriesPoint]``: one point per
-  hour or day (``interval`` ``"hour"`` or ``"day"``), empty buckets
-  included with zeros.
+  hour or UTC day (``interval`` ``"hour"`` or ``"day"``), with zeros for
+  empty buckets. A daily series' first point starts at ``since`` widened
+  to the hour.
 - ``session_breakdown(connection, project_id, dimension, since, until,
   release=None, environment=None) -> list[BreakdownRow]``: session counts
   and crash-free sessions grouped by ``dimension``, one of
@@ -38,11 +39,17 @@ a SQLAlchemy ``Connection``, a project id and aware UTC datetimes; a range
 Value types (frozen dataclasses in ``service.sessions.stats``):
 ``Ratio(numerator, denominator)`` with ``.value`` (``None`` when the
 denominator is 0); ``SessionCounts(started, errored, crashed, abnormal,
-exited)`` with ``.healthy``; ``UserCounts(users, crashed_users, exact)``;
-``ReleaseHealth(release, sessions, users, crash_free_sessions,
-crash_free_users, adoption, data_quality)``; ``DataQuality(crash_events,
-crashed_sessions)`` with ``.warning``.
+exited)`` with ``.healthy`` and ``.crash_free``; ``UserCounts(users,
+crashed_users, exact)`` with ``.crash_free``;
+``ReleaseHealth(release, sessions, users, adoption, data_quality)`` with
+``.crash_free_sessions`` and ``.crash_free_users``; ``DataQuality(crash_events,
+crashed_sessions)`` with ``.warning``; ``SeriesPoint(start, sessions, users)``;
+``BreakdownRow(release, environment, os_name, os_version, device_model,
+counts)`` with ``.crash_free_sessions``, where the attributes outside the
+dimension are "".
 
 ``service.sessions.render`` turns these into the JSON the API returns:
-``render_release_health``, ``render_series_point``, ``render_breakdown_row``.
+``render_release_health``, ``render_series_point``,
+``render_breakdown_row(row, dimension)`` and ``render_ratio``. The
+data-quality warning token is ``CRASH_EVENTS_EXCEED_CRASHED_SESSIONS``.
 """
