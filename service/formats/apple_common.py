@@ -41,6 +41,7 @@ MECHANISM_CPP_EXCEPTION = "cpp_exception"
 # "Last Exception Backtrace", which backtrace() captured inside the throw).
 ADDRESS_MODE_RETURN = "return"
 
+# Mach exception numbers by name, from the Sentry converter's table of <mach/exception_types.h>.
 MACH_EXCEPTION_NUMBERS = {name: number for number, name in _MACH_EXCEPTIONS.items()}
 # Darwin signal numbers by name, from the same table the Sentry converter uses.
 SIGNAL_NUMBERS = {
