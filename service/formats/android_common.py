@@ -55,8 +55,9 @@ _FUNCTION_GROUP = re.compile(r"^(?P<function>.+?)(?:\+(?P<offset>\d+))?$", re.DO
 # Android package names: at least two dot-separated Java identifiers.
 _PACKAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)+$")
 
-# Fingerprint products of the Android emulator system images ("sdk_gphone64_arm64").
-_EMULATOR_PRODUCT_PREFIXES = ("sdk_", "sdk", "google_sdk", "generic", "gphone")
+# Fingerprint products of the Android emulator system images ("sdk_gphone64_arm64",
+# "generic_x86"). NOTE: a name heuristic, so a phone product named like these would be taken for an emulator.
+_EMULATOR_PRODUCT_PREFIXES = ("sdk", "google_sdk", "generic", "gphone")
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def fill_device_and_os(report: pb.CrashReport, fingerprint_text: str, arch: str)
     """Set the report's device and OS from a build fingerprint and the process architecture.
 
     The fingerprint names the device by its codename (``bluejay``), which goes
-    into ``device.model``; the release is the Android version (``16``).
+    into ``device.model``. Its release is the Android version (``16``).
     """
     report.os.name = "Android"
     if arch:
@@ -106,7 +107,7 @@ def fill_device_and_os(report: pb.CrashReport, fingerprint_text: str, arch: str)
 
 
 def parse_timestamp(text: str) -> datetime | None:
-    """Parse a local time with offset as Android prints it; return it in UTC, or None."""
+    """Parse a local time with UTC offset as Android prints it and return it in UTC, or None."""
     match = _TIMESTAMP.match(text.strip())
     if match is None:
         return None
@@ -119,7 +120,7 @@ def parse_timestamp(text: str) -> datetime | None:
 
 
 def _utc_offset(zone: str) -> timedelta:
-    """Return the offset of ``+0100``, ``-05:30`` or ``Z``; zero for anything else."""
+    """Return the offset that ``+0100`` or ``-05:30`` names, and zero for ``Z`` or anything else."""
     match = _UTC_OFFSET.match(zone)
     if match is None:
         return timedelta(0)
@@ -131,7 +132,7 @@ def parse_log_time(text: str, crash_timestamp: str) -> datetime | None:
     """Return the UTC time of a logcat line's ``MM-DD HH:MM:SS.mmm``, or None.
 
     Log times are local and have no year, so the year and the UTC offset come
-    from the crash timestamp; a line from December before a crash in January
+    from the crash timestamp. A line from December before a crash in January
     belongs to the year before.
     """
     match = _LOG_TIMESTAMP.match(text.strip())
@@ -213,7 +214,7 @@ class NativeFrameEntry:
     function_name: str = ""
     function_offset: int = 0
     file_map_offset: int = 0
-    pc: int | None = None  # absolute; text backtraces do not print it
+    pc: int | None = None  # absolute address, which text backtraces do not print
 
 
 def parse_backtrace_line(line: str) -> NativeFrameEntry | None:
@@ -326,7 +327,7 @@ def images_from_mappings(mappings: Iterable[MappingEntry], arch: str) -> list[pb
 
 
 def elf_image(code_file: str, build_id: str, image_addr: int, image_size: int, arch: str) -> pb.Image:
-    """Build an ELF image; the debug id is the build id's first 16 bytes read as a little-endian GUID."""
+    """Build an ELF image whose debug id is the build id's first 16 bytes read as a little-endian GUID."""
     return pb.Image(
         type=pb.IMAGE_TYPE_ELF,
         code_file=code_file,
@@ -386,7 +387,7 @@ class ImageResolver:
 
 
 def native_frame(entry: NativeFrameEntry, resolver: ImageResolver) -> pb.Frame:
-    """Convert a libunwindstack frame; its address comes from its image, else from ``pc``."""
+    """Convert a libunwindstack frame, taking its address from its image, or else from ``pc``."""
     frame = pb.Frame(platform=PLATFORM_NATIVE, address_mode=ADDRESS_MODE_EXACT, package=entry.file_name)
     located = resolver.locate(entry)
     if located is not None:
@@ -401,7 +402,7 @@ def native_frame(entry: NativeFrameEntry, resolver: ImageResolver) -> pb.Frame:
 
 
 def java_frame(class_name: str, method: str, filename: str, lineno: int) -> pb.Frame:
-    """Build a Java or Kotlin frame; ``package`` is the class's package, as for Sentry's Java frames."""
+    """Build a Java or Kotlin frame whose ``package`` is the class's package, as for Sentry's Java frames."""
     package, _, _ = class_name.rpartition(".")
     return pb.Frame(
         platform=PLATFORM_JAVA,

@@ -1,7 +1,7 @@
 """Convert an Android ANR trace (the thread dump ART writes on SIGQUIT) into a CrashReport.
 
 Apps receive this text from ``ApplicationExitInfo.getTraceInputStream()`` for
-an exit with ``REASON_ANR``; the system keeps the same dumps in /data/anr. A
+an exit with ``REASON_ANR``, and the system keeps the same dumps in /data/anr. A
 process section starts with ``----- pid N at <time> -----`` and ends with
 ``----- end N -----``. Each thread starts with a line such as
 ``"main" prio=5 tid=1 Blocked`` and lists ``| key=value`` lines, native frames
@@ -21,6 +21,7 @@ from datetime import datetime
 
 from service.formats import android_common as android
 from service.formats.errors import InvalidPayload
+from service.formats.sentry_values import truncate
 from service.schema import crash_report_pb2 as pb
 
 SOURCE_FORMAT = "anr"
@@ -29,6 +30,7 @@ EXCEPTION_TYPE = "ApplicationNotResponding"
 MECHANISM_TYPE = "anr"
 
 _SNIFF_BYTES = 64 * 1024
+MAX_TAG_VALUE_CHARS = 200
 _PROCESS_START = re.compile(r"^----- pid (?P<pid>\d+) at (?P<time>.+?) -----\s*$")
 _PROCESS_END = re.compile(r"^----- end (?P<pid>\d+) -----\s*$")
 _SNIFF_PROCESS_START = re.compile(rb"^----- pid \d+ at [^\n]* -----\r?$", re.MULTILINE)
@@ -79,7 +81,7 @@ def sniff_anr(body: bytes) -> bool:
 
 
 def convert_anr(body: bytes, received_at: datetime) -> list[pb.CrashReport]:
-    """Convert the app's section of an ANR trace; the registry's converter for ``anr``."""
+    """Convert the app's section of an ANR trace (the registry's converter for ``anr``)."""
     lines = body.decode("utf-8", "replace").splitlines()
     subject = _find_subject(lines)
     process = _first_process_with_threads(lines)
@@ -175,7 +177,7 @@ def _java_frame(method: str, location: str) -> pb.Frame:
 
 
 def _read_lock(thread: _Thread, match: re.Match[str]) -> None:
-    """Record a lock line: ``locked`` is a held monitor; ``waiting to lock`` and ``waiting on`` are waits.
+    """Record a lock line: ``locked`` is a held monitor, ``waiting to lock`` and ``waiting on`` are waits.
 
     ``sleeping on`` names the object ``Thread.sleep`` waits on internally,
     which no other thread holds, so it is not recorded as a wait.
@@ -218,7 +220,13 @@ def _to_report(process: _Process, subject: str, received_at: datetime) -> pb.Cra
     exception.mechanism.handled = False
     if main is not None:
         exception.thread_id = _thread_id(main)
-    exception.value = subject or _describe_main_thread(main, process.threads)
+    exception.value = _describe_main_thread(main, process.threads)
+    if subject:
+        # "Input dispatching timed out (<window> is not responding. Waited 5001ms for MotionEvent)":
+        # the reason before the parenthesis stays the same across occurrences, the rest does not.
+        reason = subject.split(" (", 1)[0].strip()
+        exception.value = f"{reason}: {exception.value}"
+        report.tags["android.anr_subject"] = truncate(subject, MAX_TAG_VALUE_CHARS)
     return report
 
 
@@ -234,7 +242,7 @@ def _main_thread(process: _Process) -> _Thread | None:
 
 
 def _thread_id(thread: _Thread) -> int:
-    """Return the Java thread id, which lock owners refer to; threads not attached to ART have the kernel id."""
+    """Return the Java thread id, which lock owners refer to, or the kernel id of a thread not attached to ART."""
     if thread.tid is not None:
         return thread.tid
     return thread.sys_tid if thread.sys_tid is not None else 0

@@ -2,11 +2,11 @@
 
 The JSON form is what ``google.protobuf.json_format.MessageToJson`` writes
 (lowerCamelCase keys, enum names, RFC 3339 timestamps, 64-bit integers as
-strings); the original snake_case field names are accepted too. Fields this
+strings). The original snake_case field names are accepted too. Fields this
 version does not know are ignored in both forms, so newer senders work.
 
-A report needs at least an exception, a thread or a message; anything else is
-rejected. Processing notes are written by Shindan's own processing steps, so
+A report needs at least an exception, a thread or a message, and anything
+else is rejected. Processing notes are written by Shindan's own processing steps, so
 notes in the payload are dropped.
 """
 
@@ -37,7 +37,7 @@ _EVENT_ID = re.compile(r"^[0-9a-f]{32}$")
 _PARSE_ERROR_FIELD = re.compile(r"Failed to parse (\w+) field: ")
 
 # Top-level fields that a CrashReport's JSON has and a Sentry event never has
-# at the top level; the JSON sniffer requires one of them.
+# at the top level. The JSON sniffer requires one of them.
 _SHINDAN_ONLY_JSON_KEYS = frozenset(
     {"sourceFormat", "source_format", "exceptions", "images", "customKeys", "custom_keys", "sdkName", "sdk_name",
      "sdkVersion", "sdk_version", "eventId", "app", "device", "os"}
@@ -190,7 +190,7 @@ def _json_field_names() -> frozenset[str]:
 
 
 def convert_protobuf(body: bytes, received_at: datetime) -> list[pb.CrashReport]:
-    """Decode a CrashReport message; the registry's converter for ``shindan-protobuf``."""
+    """Decode a CrashReport message (the registry's converter for ``shindan-protobuf``)."""
     try:
         report = pb.CrashReport.FromString(body)
     except DecodeError:
@@ -199,7 +199,7 @@ def convert_protobuf(body: bytes, received_at: datetime) -> list[pb.CrashReport]
 
 
 def convert_json(body: bytes, received_at: datetime) -> list[pb.CrashReport]:
-    """Decode a CrashReport in canonical JSON; the registry's converter for ``shindan-json``."""
+    """Decode a CrashReport in canonical JSON (the registry's converter for ``shindan-json``)."""
     document = load_json(body, "shindan.v1 CrashReport JSON")
     if not isinstance(document, dict):
         raise InvalidPayload("shindan.v1 CrashReport JSON must be an object")
@@ -221,7 +221,7 @@ def _error_path(error: json_format.ParseError) -> str:
 
 def _validated(report: pb.CrashReport, received_at: datetime) -> pb.CrashReport:
     if not report.exceptions and not report.threads and not report.message.strip():
-        raise InvalidPayload("shindan.v1 CrashReport has no exception, thread or message; it needs at least one")
+        raise InvalidPayload("shindan.v1 CrashReport has no exception, thread or message, and it needs at least one")
     event_id = report.event_id.strip().lower().replace("-", "")
     report.event_id = event_id if _EVENT_ID.match(event_id) else ""
     if not report.HasField("timestamp"):

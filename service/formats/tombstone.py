@@ -85,7 +85,7 @@ def sniff_tombstone(body: bytes) -> bool:
 
 
 def convert_tombstone(body: bytes, received_at: datetime) -> list[pb.CrashReport]:
-    """Convert one tombstone; the registry's converter for ``tombstone``."""
+    """Convert one tombstone (the registry's converter for ``tombstone``)."""
     try:
         tombstone = tombstone_pb.Tombstone.FromString(body)
     except DecodeError:

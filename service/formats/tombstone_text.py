@@ -8,8 +8,8 @@ thread, with a prefix on every line (``11-24 16:26:18.123  1234  1234 F DEBUG   
 which is removed. Only the first crash in the text is converted.
 
 Backtrace lines give ``rel_pc``, the address inside each file. With a memory
-map the images get their real load addresses; without one (logcat), each
-image gets a placeholder address and the report says so in a note.
+map the images get their real load addresses. Without one (logcat), each
+image gets a placeholder address, and a note on the report explains this.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def sniff_tombstone_text(body: bytes) -> bool:
 
 
 def convert_tombstone_text(body: bytes, received_at: datetime) -> list[pb.CrashReport]:
-    """Convert the first tombstone in the text; the registry's converter for ``tombstone-text``."""
+    """Convert the first tombstone in the text (the registry's converter for ``tombstone-text``)."""
     text = body.decode("utf-8", "replace")
     parsed = _parse(_content_lines(text.splitlines()))
     if parsed is None:
@@ -111,7 +111,7 @@ def _content_lines(lines: Iterable[str]) -> list[str]:
     """Return the tombstone's lines without logcat prefixes.
 
     The text is logcat output when the ``*** *** ***`` header line has a
-    logcat prefix; then only the lines crash_dump wrote are kept. Otherwise
+    logcat prefix, and then only the lines crash_dump wrote are kept. Otherwise
     the lines are returned as they are, since a tombstone file's own log
     section also has lines that look like logcat's.
     """

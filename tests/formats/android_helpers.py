@@ -1,4 +1,4 @@
-"""Helpers for the Android format tests: fixture paths, the recorded answers and symbolication."""
+"""Helpers for the Android format tests: fixture paths, the recorded symbolication of libclinic.so, and symbolicating."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def assert_library_frames_symbolicated(frames: list[pb.Frame]) -> None:
     """Check that ``frames`` start with the recorded symbolication of libclinic.so's crash stack.
 
     Caller frames are looked up at their call instruction, which is what
-    libunwindstack reports, so each one must equal the answer recorded for
+    libunwindstack reports, so each one must equal the frames recorded for
     ``call_address``.
     """
     remaining = list(frames)

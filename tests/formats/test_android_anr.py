@@ -108,7 +108,10 @@ def test_c033_threads_and_images(c033: pb.CrashReport) -> None:
 def test_fixture_anr_subject_and_lock() -> None:
     format_name, report = convert_detected(FIXTURE.read_bytes())
     assert format_name == "anr"
-    assert report.exceptions[0].value.startswith("Input dispatching timed out")
+    assert report.exceptions[0].value == (
+        'Input dispatching timed out: main thread Blocked, waiting for jp.clinic.app.a held by thread 14 "booking-worker"'
+    )
+    assert report.tags["android.anr_subject"].endswith("Waited 5001ms for MotionEvent)")
     main = crashed_thread(report)
     assert main.waiting_on.class_name == "jp.clinic.app.a"
     assert main.waiting_on.owner_thread_id == 14
@@ -123,7 +126,7 @@ def test_fixture_anr_deobfuscates(tmp_path: Path) -> None:
     debug_files = DebugFileIndex(store)
     debug_files.upload_path(FIXTURES / java["mapping"])
     report = convert("anr", FIXTURE.read_bytes(), RECEIVED_AT)[0]
-    # ANR traces carry no mapping id; the SDK or the server names the release's mapping.
+    # ANR traces carry no mapping id, so the test names the mapping as an SDK's debug_meta would.
     report.images.add(type=pb.IMAGE_TYPE_PROGUARD, debug_id=java["mapping_uuid"])
 
     Symbolicator(store, debug_files.find).symbolicate(report)

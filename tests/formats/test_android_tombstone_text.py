@@ -58,7 +58,7 @@ def test_c032_as_text_equals_protobuf(corpus: Path) -> None:
 
 
 def _assert_same_frames(text_thread: pb.Thread, protobuf_thread: pb.Thread) -> None:
-    """Compare frames; text prints only rel_pc, so a frame outside every image has no address there."""
+    """Compare frames. Text prints only rel_pc, so a frame outside every image has no address there."""
     assert len(text_thread.frames) == len(protobuf_thread.frames), text_thread.id
     for text_frame, protobuf_frame in zip(text_thread.frames, protobuf_thread.frames, strict=True):
         if protobuf_frame.image_addr:

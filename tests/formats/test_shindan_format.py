@@ -36,9 +36,11 @@ def _full_report() -> pb.CrashReport:
         fingerprint=["{{ default }}", "checkout"],
     )
     report.timestamp.FromJsonString("2026-01-02T03:04:05.678Z")
+
     report.app.CopyFrom(pb.App(bundle_id="jp.clinic.app", version="2.1", build="210", in_foreground=False))
     report.device.CopyFrom(pb.Device(model="iPhone15,2", archs=["arm64e"], memory_size=6 << 30))
     report.os.CopyFrom(pb.OperatingSystem(name="iOS", version="17.2.1", build="21C66"))
+
     exception = report.exceptions.add(type="EXC_BAD_ACCESS", value="KERN_INVALID_ADDRESS at 0x10", thread_id=0)
     exception.mechanism.CopyFrom(pb.Mechanism(type="mach", handled=False, fault_address=0x10))
     thread = report.threads.add(id=0, name="main", crashed=True, main=True, state="Runnable")
@@ -46,6 +48,7 @@ def _full_report() -> pb.CrashReport:
     thread.registers["pc"] = 0xFFFF_FFFF_FFFF_FFF0
     thread.held_locks.add(address="0x1", class_name="Lock", owner_thread_id=-1)
     report.images.add(type=pb.IMAGE_TYPE_MACHO, debug_id="4c4c445a-5555-3144-a108-208c6fe692a2", image_size=0x8000)
+
     crumb = report.breadcrumbs.add(category="ui.click", message="tap", level=pb.LEVEL_INFO)
     crumb.data["target"] = "pay"
     crumb.timestamp.FromJsonString("2026-01-02T03:04:00Z")
