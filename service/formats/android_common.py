@@ -302,13 +302,14 @@ def images_from_mappings(mappings: Iterable[MappingEntry], arch: str) -> list[pb
 
     An image spans all readable mappings of one file, from the mapping that
     starts the ELF file up to the last one, so that its address range covers
-    every segment. A mapping starts a new image when it has a build id and
-    either maps the file from offset 0 or belongs to another file or build
-    id than the image being built. The second case covers libraries that
-    the loader maps straight out of the APK, whose first mapping starts at
-    the library's offset inside the APK. Mappings without a build id only
-    extend the image of their file. Files without a build id get no image,
-    because no debug file could be matched to them.
+    every segment. A mapping with a build id starts a new image unless it
+    continues the current one (same file and build id, which also covers the
+    several offset-0 mappings that Android's linker makes of one library).
+    Unlike sentry-java, the first mapping need not have offset 0, because
+    libraries that the loader maps straight out of the APK start at their
+    offset inside the APK. Mappings without a build id only extend the image
+    of their file. Files without a build id get no image, because no debug
+    file could be matched to them.
     """
     modules: list[_Module] = []
     current: _Module | None = None
@@ -316,13 +317,11 @@ def images_from_mappings(mappings: Iterable[MappingEntry], arch: str) -> list[pb
         if not mapping.readable or not mapping.name or mapping.name.startswith("/dev/"):
             continue
         build_id = normalize_code_id(mapping.build_id)
-        same_file = current is not None and mapping.name == current.name
-        continues_image = same_file and current is not None and build_id in ("", current.build_id)
-        if build_id and not continues_image and (mapping.offset == 0 or not same_file):
+        if current is not None and mapping.name == current.name and build_id in ("", current.build_id):
+            current.end = max(current.end, mapping.end)
+        elif build_id:
             current = _Module(mapping.name, build_id, mapping.begin, mapping.end)
             modules.append(current)
-        elif current is not None and same_file:
-            current.end = max(current.end, mapping.end)
     return [elf_image(module.name, module.build_id, module.begin, module.end - module.begin, arch) for module in modules]
 
 

@@ -203,3 +203,35 @@ def test_fixture_tombstone_symbolicates(tmp_path: Path) -> None:
     assert_library_frames_symbolicated(list(thread.frames))
     library = next(image for image in report.images if image.code_file.endswith("libclinic.so"))
     assert library.status == pb.IMAGE_STATUS_FOUND
+
+
+def test_library_mapped_from_apk_gets_an_image() -> None:
+    """Libraries the loader maps straight out of the APK start at their offsets inside the APK, not at 0."""
+    apk = "/data/app/~~a==/com.example-b==/base.apk"
+    build_id = "00112233445566778899aabbccddeeff01234567"
+    tombstone = tombstone_pb.Tombstone(pid=20, tid=20, build_fingerprint="google/oriole/oriole:14/UQ1A/1:user/release-keys")
+    other_build_id = "ffeeddccbbaa99887766554433221100fedcba98"
+    mappings = (
+        (0x7000_0000, 0x7000_2000, 0x8000, False, build_id),
+        (0x7000_2000, 0x7000_5000, 0xA000, True, build_id),
+        (0x7000_5000, 0x7000_6000, 0x40000, False, other_build_id),
+    )
+    for begin, end, offset, execute, mapping_build_id in mappings:
+        tombstone.memory_mappings.add(
+            begin_address=begin, end_address=end, offset=offset, read=True, execute=execute,
+            mapping_name=apk, build_id=mapping_build_id,
+        )
+    thread = tombstone.threads[20]
+    thread.id = 20
+    thread.current_backtrace.add(rel_pc=0x2A10, pc=0x7000_2A10, file_name=f"{apk}!libexample.so", build_id=build_id)
+
+    report = convert_tombstone(tombstone.SerializeToString(), RECEIVED_AT)[0]
+
+    assert [(image.code_id, image.image_addr, image.image_size) for image in report.images] == [
+        (build_id, 0x7000_0000, 0x5000),
+        (other_build_id, 0x7000_5000, 0x1000),
+    ]
+    assert all(image.code_file == apk for image in report.images)
+    frame = report.threads[0].frames[0]
+    assert (frame.instruction_addr, frame.image_addr) == (0x7000_2A10, 0x7000_0000)
+    assert frame.package == f"{apk}!libexample.so"

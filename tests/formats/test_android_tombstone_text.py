@@ -151,3 +151,16 @@ def test_sniffer_needs_header_and_thread_line() -> None:
 def test_converter_rejects_text_without_tombstone() -> None:
     with pytest.raises(InvalidPayload, match="no tombstone"):
         convert_tombstone_text(b"hello\nworld\n", RECEIVED_AT)
+
+
+def test_logcat_brief_format() -> None:
+    """`adb logcat -v brief` writes "F/DEBUG   ( 7371): " in place of the threadtime prefix."""
+    lines = []
+    for line in LOGCAT.read_text(encoding="utf-8").splitlines():
+        prefix, separator, content = line.partition(" F DEBUG   : ")
+        lines.append(f"F/DEBUG   ( 7371): {content}" if separator else line)
+    brief = convert("tombstone-text", "\n".join(lines).encode(), RECEIVED_AT)[0]
+    threadtime = convert("tombstone-text", LOGCAT.read_bytes(), RECEIVED_AT)[0]
+    assert brief.threads == threadtime.threads
+    assert brief.exceptions == threadtime.exceptions
+    assert brief.images == threadtime.images
