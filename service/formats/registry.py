@@ -57,7 +57,8 @@ class UnknownFormat(InvalidPayload):
 
 
 def names() -> list[str]:
-    return list(FORMATS)
+    """Return the formats a sender can choose or detection can find (not those ingest makes itself)."""
+    return [name for name, format_ in FORMATS.items() if format_.sniffer]
 
 
 def detect_format(body: bytes) -> str:

@@ -25,12 +25,8 @@ def convert_event_with_crash_report(body: bytes, received_at: datetime) -> list[
     if not isinstance(combined, dict) or not isinstance(combined.get("event"), dict) or not isinstance(combined.get("apple_crash_report"), str):
         raise InvalidPayload("combined payload needs an 'event' object and an 'apple_crash_report' string")
     crash = convert("apple-crash", combined["apple_crash_report"].encode(), received_at)[0]
-    try:
-        report = event_to_report(combined["event"], received_at=received_at)
-    except InvalidPayload:
-        # An event item with no stack of its own is expected here: the crash report carries it.
-        report = pb.CrashReport()
-        report.event_id = str(combined["event"].get("event_id") or "").replace("-", "").lower()
+    # The event item may have no stack of its own: the crash report carries it.
+    report = event_to_report(combined["event"], received_at=received_at, allow_empty=True)
     merge_crash_into_event(report, crash)
     return [report]
 
@@ -55,6 +51,9 @@ def merge_crash_into_event(report: pb.CrashReport, crash: pb.CrashReport) -> Non
         getattr(report, name).CopyFrom(merged)
     if not report.HasField("timestamp") and crash.HasField("timestamp"):
         report.timestamp.CopyFrom(crash.timestamp)
+    # The envelope's event id wins over the report's incident id, so the SDK's id finds the event.
+    if not report.event_id:
+        report.event_id = crash.event_id
     report.platform = pb.PLATFORM_APPLE
     if not report.level:
         report.level = pb.LEVEL_FATAL

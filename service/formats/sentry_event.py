@@ -54,10 +54,12 @@ def convert_event_payload(body: bytes, received_at: datetime) -> list[pb.CrashRe
     return [event_to_report(load_json(body, "event"), received_at=received_at)]  # type: ignore[arg-type]
 
 
-def event_to_report(event: dict[str, Any], *, received_at: datetime) -> pb.CrashReport:
+def event_to_report(event: dict[str, Any], *, received_at: datetime, allow_empty: bool = False) -> pb.CrashReport:
     """Convert a decoded Sentry event into a CrashReport.
 
     ``received_at`` is used when the event has no usable timestamp.
+    ``allow_empty`` accepts an event without a stack, for when an attached
+    crash report supplies it.
     ``event_id`` stays empty when the event has no valid id, so that the
     caller sets the id it assigned at ingest. Raises ``InvalidPayload`` when
     the payload is not an object or has nothing to show.
@@ -75,7 +77,7 @@ def event_to_report(event: dict[str, Any], *, received_at: datetime) -> pb.Crash
     _attach_top_level_stacktrace(report, event.get("stacktrace"), frame_platform)
     _attach_exception_frames(report)
     report.message = _message_text(event)
-    if not report.exceptions and not report.threads and not report.message:
+    if not report.exceptions and not report.threads and not report.message and not allow_empty:
         raise InvalidPayload("Sentry event has no exception, thread, stack trace or message")
 
     report.images.extend(convert_images(as_dict(event.get("debug_meta")).get("images"), report.platform))

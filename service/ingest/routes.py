@@ -195,18 +195,21 @@ APPLE_CRASH_REPORT_ATTACHMENT = "event.applecrashreport"
 
 
 def _attach_crash_report(events: list[PendingPayload], report: bytes, project_id: int, event_id: str, received_at: datetime) -> list[PendingPayload]:
-    """Combine the envelope's event with its Apple crash report, or send the report alone.
+    """Combine the envelope's event with its Apple crash report, or wrap the report alone under the envelope's event id.
 
     The combined payload keeps the event JSON unparsed; the converter takes
     threads, images and the exception from the report and the rest (user,
     tags, release, breadcrumbs) from the event.
     """
+    text = report.decode("utf-8", "replace")
     for position, event in enumerate(events):
         if event.event_id == event_id:
-            body = orjson.dumps({"event": orjson.Fragment(event.body), "apple_crash_report": report.decode("utf-8", "replace")})
+            body = orjson.dumps({"event": orjson.Fragment(event.body), "apple_crash_report": text})
             combined = PendingPayload(project_id, SENTRY_EVENT_WITH_APPLE_CRASH, event_id, body, received_at)
             return events[:position] + [combined] + events[position + 1 :]
-    return [*events, PendingPayload(project_id, "apple-crash", event_id, report, received_at)]
+    # Without an event item the envelope's id still names the event, as the SDK expects.
+    body = orjson.dumps({"event": {"event_id": event_id}, "apple_crash_report": text})
+    return [*events, PendingPayload(project_id, SENTRY_EVENT_WITH_APPLE_CRASH, event_id, body, received_at)]
 
 
 # Session updates and aggregates are stored as they came and counted by the

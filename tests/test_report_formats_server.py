@@ -1,0 +1,222 @@
+"""Every supported crash file sent to a running server comes out as a symbolicated, grouped event.
+
+The project's own reports (fixtures/reports/) carry addresses whose answers
+fixtures/build.py recorded, so their frames are checked exactly. The corpus
+files are real reports from other projects, checked for the facts their
+README gives.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from tests.server import Server
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+EXPECTED: dict[str, Any] = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+CLINIC_APP = next(image for image in EXPECTED["native_images"] if image["binary"] == "ios/ClinicApp" and image["arch"] == "arm64")
+LIBCLINIC = next(image for image in EXPECTED["native_images"] if image["name"] == "libclinic.so")
+IOS_STACK = ["crash_site", "cpp_caller", "swift_caller", "objc_method_caller", "objc_send_caller", "c_main_caller"]
+
+
+@pytest.fixture(scope="module")
+def ios(server: Server) -> dict[str, Any]:
+    project = server.create_project("formats-ios", "apple")
+    token = server.token("symbols:write", "project:read")
+    upload(server, token, project["slug"], FIXTURES / CLINIC_APP["debug_files"][0]["zip"])
+    return {**project, "read": token}
+
+
+@pytest.fixture(scope="module")
+def android(server: Server) -> dict[str, Any]:
+    project = server.create_project("formats-android", "android")
+    token = server.token("symbols:write", "project:read")
+    upload(server, token, project["slug"], FIXTURES / LIBCLINIC["debug_files"][0]["path"])
+    return {**project, "read": token}
+
+
+def upload(server: Server, token: str, slug: str, path: Path) -> None:
+    with path.open("rb") as handle, server.client(token) as client:
+        response = client.post(f"/api/v1/projects/{slug}/debug-files", files={"file": (path.name, handle)})
+    assert response.status_code == 200, response.text
+
+
+def post_file(server: Server, project: dict[str, Any], path: Path) -> httpx.Response:
+    return httpx.post(
+        f"{server.base_url}/api/v1/projects/{project['slug']}/reports",
+        content=path.read_bytes(),
+        headers={"X-Shindan-Key": project["public_key"]},
+        timeout=60,
+    )
+
+
+def accept(server: Server, project: dict[str, Any], path: Path, expected_format: str) -> list[dict[str, Any]]:
+    """Send ``path``, check the detected format, and return its processed events."""
+    response = post_file(server, project, path)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["format"] == expected_format
+    return [server.wait_for_event(project["read"], report["event_id"]) for report in answer["reports"]]
+
+
+def crashed_thread(event: dict[str, Any]) -> dict[str, Any]:
+    crashed = [thread for thread in event["threads"] if thread["crashed"]]
+    assert len(crashed) == 1, [thread["id"] for thread in event["threads"] if thread["crashed"]]
+    return crashed[0]
+
+
+def symbolicated(frames: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    return [(frame["raw_function"], frame["abs_path"] or frame["filename"], frame["lineno"]) for frame in frames if frame["status"] == "symbolicated"]
+
+
+def ios_expected_frames() -> list[tuple[str, str, int]]:
+    by_label = {entry["label"]: entry for entry in CLINIC_APP["addresses"]}
+    return [(frame["function"], frame["file"], frame["line"]) for label in IOS_STACK for frame in by_label[label]["frames"]]
+
+
+def libclinic_expected_frames() -> list[tuple[str, str, int]]:
+    return [(frame["function"], frame["file"], frame["line"]) for entry in LIBCLINIC["addresses"] for frame in entry["frames"]]
+
+
+APPLE_FILES = [
+    ("clinicapp-309.ips", "apple-ips"),
+    ("clinicapp-109.ips", "apple-ips"),
+    ("clinicapp.crash", "apple-crash"),
+    ("clinicapp-kscrash.json", "kscrash"),
+]
+
+
+@pytest.mark.parametrize(("name", "format_name"), APPLE_FILES, ids=[name for name, _ in APPLE_FILES])
+def test_apple_fixture_report_symbolicates(server: Server, ios: dict[str, Any], name: str, format_name: str) -> None:
+    [event] = accept(server, ios, FIXTURES / "reports" / "apple" / name, format_name)
+    assert symbolicated(crashed_thread(event)["frames"]) == ios_expected_frames()
+    assert event["issue_id"]
+
+
+def test_apple_fixture_reports_share_one_issue(server: Server, ios: dict[str, Any]) -> None:
+    """The same crash read from four formats is one issue: grouping reads only the CrashReport."""
+    issues = {accept(server, ios, FIXTURES / "reports" / "apple" / name, format_name)[0]["issue_id"] for name, format_name in APPLE_FILES}
+    assert len(issues) == 1
+
+
+def test_metrickit_fixture_gives_crash_and_hang(server: Server, ios: dict[str, Any]) -> None:
+    events = accept(server, ios, FIXTURES / "reports" / "apple" / "clinicapp-metrickit.json", "metrickit")
+    assert len(events) >= 2
+    with server.client(ios["read"]) as client:
+        types = {client.get(f"/api/v1/issues/{event['issue_id']}").json()["type"] for event in events}
+    assert {"crash", "hang"} <= types
+    crash = next(event for event in events if any(thread["crashed"] for thread in event["threads"]))
+    assert symbolicated(crashed_thread(crash)["frames"]) == ios_expected_frames()
+
+
+@pytest.mark.parametrize(("name", "format_name"), [("clinic-native.tombstone.pb", "tombstone"), ("clinic-native.tombstone.txt", "tombstone-text")])
+def test_android_tombstone_fixture_symbolicates(server: Server, android: dict[str, Any], name: str, format_name: str) -> None:
+    [event] = accept(server, android, FIXTURES / "reports" / "android" / name, format_name)
+    frames = symbolicated(crashed_thread(event)["frames"])
+    assert frames[: len(libclinic_expected_frames())] == libclinic_expected_frames()
+
+
+def test_anr_fixture_is_an_anr_issue(server: Server, android: dict[str, Any]) -> None:
+    [event] = accept(server, android, FIXTURES / "reports" / "android" / "clinic-anr.trace.txt", "anr")
+    main = crashed_thread(event)
+    assert main["name"] == "main"
+    with server.client(android["read"]) as client:
+        assert client.get(f"/api/v1/issues/{event['issue_id']}").json()["type"] == "anr"
+
+
+# Corpus files: (file, format, a check on the processed event)
+CORPUS_ACCEPTED = [
+    ("C015-pycrashreport-ios14-symbolicated.ips", "apple-ips", lambda e: e["exceptions"][0]["type"] == "EXC_CRASH"),
+    ("C016-pycrashreport-ios14-abort-unsymbolicated.ips", "apple-ips", lambda e: crashed_thread(e)["id"] == 7),
+    ("C017-pycrashreport-monterey-unsymbolicated.ips", "apple-ips", lambda e: e["exceptions"][0]["type"] == "EXC_BAD_ACCESS"),
+    ("C019-kscrash-nsexception.kscrash.json", "kscrash", lambda e: e["exceptions"][0]["type"] == "NSInvalidArgumentException"),
+    ("C020-kscrash-badpointer.kscrash.json", "kscrash", lambda e: e["exceptions"][0]["type"] == "EXC_BAD_ACCESS"),
+    ("C020-kscrash-badpointer.apple.crash", "apple-crash", lambda e: e["exceptions"][0]["type"] == "EXC_BAD_ACCESS"),
+    ("C021-kscrash-stackoverflow.kscrash.json", "kscrash", lambda e: crashed_thread(e)["frames"]),
+    ("C022-kscrash-deadlock.apple.crash", "apple-crash", lambda e: e["threads"]),
+    ("C027-sentrycocoa-raw-crash.sentrycrash.json", "sentrycrash", lambda e: any(image["debug_id"] == "2c656702-aa16-3e5f-94d9-d4430da53398" for image in e["images"])),
+    ("C029-meter-mxdiagnosticpayload-real.json", "metrickit", lambda e: e["device"]["model"] == "iPhone10,2"),
+    ("C029-meter-mxdiagnosticpayload-uncaught-exception.json", "metrickit", lambda e: e["threads"]),
+    ("C032-sentryjava-tombstone.pb.gz", "tombstone", lambda e: len(e["threads"]) == 62 and crashed_thread(e)["id"] == 21891),
+    ("C033-sentryjava-anr-thread-dump.txt", "anr", lambda e: crashed_thread(e)["frames"][0]["module"] == "io.sentry.samples.android.MainActivity$2"),
+]
+
+
+@pytest.mark.parametrize(("name", "format_name", "check"), CORPUS_ACCEPTED, ids=[name.split("-")[0] + "-" + name.rsplit(".", 1)[-1] for name, _, _ in CORPUS_ACCEPTED])
+def test_corpus_report_accepted(server: Server, ios: dict[str, Any], corpus: Path, name: str, format_name: str, check: Any) -> None:
+    events = accept(server, ios, corpus / name, format_name)
+    assert events
+    assert check(events[0]), f"{name}: the processed event does not show what the corpus README says"
+
+
+def quarantine_reasons(server: Server) -> list[str]:
+    with server.engine.connect() as connection:
+        return [row[0] for row in connection.execute(text("SELECT reason FROM quarantine"))]
+
+
+def test_kernel_panic_rejected_naming_bug_type(server: Server, ios: dict[str, Any], corpus: Path) -> None:
+    response = post_file(server, ios, corpus / "C018-pycrashreport-ios16-kernel-forcereset.ips")
+    assert response.status_code == 400
+    assert "151" in response.json()["detail"]
+    assert response.json()["detail"] in quarantine_reasons(server)
+
+
+def test_faulty_sentrycrash_report_rejected(server: Server, ios: dict[str, Any], corpus: Path) -> None:
+    response = post_file(server, ios, corpus / "C030-sentrycocoa-faulty-report.sentrycrash.json")
+    assert response.status_code == 400
+    assert response.json()["detail"] in quarantine_reasons(server)
+
+
+def envelope_with_crash_report(event: dict[str, Any] | None, event_id: str, report: bytes) -> bytes:
+    header = json.dumps({"event_id": event_id}).encode()
+    parts = [header]
+    if event is not None:
+        body = json.dumps(event).encode()
+        parts += [json.dumps({"type": "event", "length": len(body)}).encode(), body]
+    attachment = {"type": "attachment", "length": len(report), "filename": "crash.crash", "attachment_type": "event.applecrashreport"}
+    parts += [json.dumps(attachment).encode(), report]
+    return b"\n".join(parts) + b"\n"
+
+
+def send_envelope(server: Server, project: dict[str, Any], body: bytes) -> None:
+    response = httpx.post(
+        f"{server.base_url}/api/{project['id']}/envelope/",
+        content=body,
+        headers={"X-Sentry-Auth": f"Sentry sentry_version=7, sentry_key={project['public_key']}", "Content-Type": "application/x-sentry-envelope"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_crash_report_attachment_joins_its_event(server: Server, ios: dict[str, Any]) -> None:
+    event_id = "5f0c3a0e9d2b4c6f8a1e2d3c4b5a6978"
+    event = {
+        "event_id": event_id,
+        "platform": "cocoa",
+        "level": "fatal",
+        "release": "jp.clinic.app@2.4.0+50",
+        "environment": "testflight",
+        "tags": {"clinic": "shinjuku"},
+        "sdk": {"name": "sentry.cocoa", "version": "8.40.1"},
+    }
+    report = (FIXTURES / "reports" / "apple" / "clinicapp.crash").read_bytes()
+    send_envelope(server, ios, envelope_with_crash_report(event, event_id, report))
+    stored = server.wait_for_event(ios["read"], event_id)
+    assert symbolicated(crashed_thread(stored)["frames"]) == ios_expected_frames()
+    assert stored["release"] == "jp.clinic.app@2.4.0+50"
+    assert stored["tags"]["clinic"] == "shinjuku"
+    assert stored["device"]["model"] == "iPhone15,2"
+
+
+def test_crash_report_attachment_alone_becomes_event(server: Server, ios: dict[str, Any]) -> None:
+    event_id = "6a1d4b1f0e3c4d7a9b2f3e4d5c6b7a80"
+    report = (FIXTURES / "reports" / "apple" / "clinicapp.crash").read_bytes()
+    send_envelope(server, ios, envelope_with_crash_report(None, event_id, report))
+    stored = server.wait_for_event(ios["read"], event_id)
+    assert symbolicated(crashed_thread(stored)["frames"]) == ios_expected_frames()
+    assert stored["release"] == "jp.clinic.app@2.3.0+45"
