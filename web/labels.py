@@ -36,6 +36,8 @@ ISSUE_TYPES = {
     "anr": N_("ANR"),
     "error": N_("Error"),
     "hang": N_("Hang"),
+    "cpu": N_("CPU exception"),
+    "disk_write": N_("Excessive disk writes"),
 }
 
 ISSUE_SORTS = {
