@@ -330,3 +330,31 @@ def test_release_detail_unknown_is_404(server: Server, project: dict[str, Any]) 
 
     assert response.status_code == 404
     assert "has no sessions or crash events" in response.json()["detail"]
+
+
+def test_unparseable_session_item_fails_its_job(server: Server, project: dict[str, Any]) -> None:
+    bad = json.dumps({"sid": str(uuid.uuid4()), "init": True, "started": iso(utc_now()), "status": "ok", "attrs": {"environment": "production"}}).encode()
+
+    post_envelope(server, project, session_envelope(("session", bad)))
+
+    deadline = time.monotonic() + 60
+    errors: list[str] = []
+    while time.monotonic() < deadline and not errors:
+        errors = [error for error in server.job_errors() if "'attrs.release' is missing" in error]
+        time.sleep(0.2)
+    assert errors == ["invalid session payload: 'attrs.release' is missing: sessions are counted per release"]
+    with server.engine.connect() as connection:
+        kept = connection.execute(text("SELECT count(*) FROM raw_payload WHERE format = 'sentry-session'")).scalar_one()
+    assert kept >= 1
+
+
+def test_sessions_endpoint_takes_write_token(server: Server, project: dict[str, Any]) -> None:
+    token = server.token("project:write")
+    body = json.dumps({"sessions": [{"sessionId": "token-1", "started": iso(utc_now()), "status": "exited", "release": "jp.clinic.app@2.7.0+80"}]}).encode()
+
+    response = httpx.post(
+        f"{server.base_url}/api/v1/projects/{project['slug']}/sessions", content=body, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}, timeout=30
+    )
+
+    assert response.status_code == 200, response.text
+    assert wait_for_release(server, project, "jp.clinic.app@2.7.0+80", sessions=1)["sessions"] == 1
