@@ -115,9 +115,22 @@ def cmd_alert_webhook(args: argparse.Namespace) -> int:
 
 
 def cmd_upload_symbols(args: argparse.Namespace) -> int:
-    from service.upload_client import upload_paths
+    from service.upload.command import UploadOptions, run
 
-    return upload_paths(args.url, args.token, args.project, [Path(path) for path in args.paths])
+    options = UploadOptions(
+        paths=[Path(path) for path in args.paths],
+        url=args.url,
+        token=args.token,
+        project=args.project,
+        jobs=args.jobs,
+        retries=args.retries,
+        dry_run=args.dry_run,
+        wait=args.wait,
+        wait_timeout=args.wait_timeout,
+        check_release=args.check_release,
+        show_bar=sys.stderr.isatty(),
+    )
+    return run(options)
 
 
 def cmd_send(args: argparse.Namespace) -> int:
@@ -179,11 +192,32 @@ def build_parser() -> argparse.ArgumentParser:
     webhook.add_argument("--secret", help="HMAC secret; default: a random one, printed once")
     webhook.set_defaults(handler=cmd_alert_webhook)
 
-    upload = commands.add_parser("upload-symbols", help="find debug files and mappings under PATH and upload the missing ones")
-    upload.add_argument("--url", required=True, help="Shindan base URL, e.g. http://127.0.0.1:8000")
-    upload.add_argument("--token", required=True, help="API token with the symbols:write scope")
-    upload.add_argument("--project", required=True, help="project slug")
-    upload.add_argument("paths", nargs="+", metavar="PATH")
+    upload = commands.add_parser(
+        "upload-symbols",
+        help="find debug files and mappings under PATH and upload the missing ones",
+        description=(
+            "Find dSYMs (in .xcarchive folders, .dSYM bundles and zips), Mach-O and ELF binaries, Breakpad .sym "
+            "files and ProGuard/R8 mapping.txt files under each PATH, and upload those whose debug ids the server lacks."
+        ),
+        epilog=(
+            "exit status: 0 success; 1 a file could not be read or uploaded, or a request failed; 2 invalid options; "
+            "3 --check-release found missing debug files; 4 --wait timed out"
+        ),
+    )
+    upload.add_argument("--url", default=os.environ.get("SHINDAN_URL"), help="Shindan base URL, e.g. http://127.0.0.1:8000 (default: SHINDAN_URL)")
+    upload.add_argument(
+        "--token",
+        default=os.environ.get("SHINDAN_TOKEN"),
+        help="API token with symbols:write, plus project:read for --wait and --check-release (default: SHINDAN_TOKEN, which keeps it out of the process list)",
+    )
+    upload.add_argument("--project", default=os.environ.get("SHINDAN_PROJECT"), help="project slug (default: SHINDAN_PROJECT)")
+    upload.add_argument("--jobs", type=int, default=4, help="files uploaded at the same time (default 4)")
+    upload.add_argument("--retries", type=int, default=4, help="retries of a request after a connection error, HTTP 429 or 5xx (default 4)")
+    upload.add_argument("--dry-run", action="store_true", help="list what would be uploaded and upload nothing; without --url/--token/--project the server is not asked")
+    upload.add_argument("--wait", action="store_true", help="after uploading, wait until the server has reprocessed the events that waited for these symbols")
+    upload.add_argument("--wait-timeout", type=float, default=300.0, metavar="SECONDS", help="longest --wait, in seconds (default 300)")
+    upload.add_argument("--check-release", metavar="RELEASE", help="list the debug files the release's crashes need and fail when any is missing; works without PATH")
+    upload.add_argument("paths", nargs="*", metavar="PATH")
     upload.set_defaults(handler=cmd_upload_symbols)
 
     send = commands.add_parser("send", help="send crash report files (.ips, .crash, MetricKit, KSCrash, tombstone, ANR trace) to a project")

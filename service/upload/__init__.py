@@ -1,0 +1,1 @@
+"""Client side of `shindan upload-symbols`: discovery, upload planning, HTTP and release checks."""
