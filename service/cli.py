@@ -142,7 +142,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     if missing:
         print("error: missing " + ", ".join(missing), file=sys.stderr)
         return 2
-    return send_files(args.url, args.project, [Path(path) for path in args.files], args.key, args.token, args.format)
+    return send_files(args.url, args.project, [Path(path) for path in args.files], args.key, args.token, args.format, args.proguard_uuid)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -226,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--key", default=os.environ.get("SHINDAN_KEY"), help="the project's public key (default: SHINDAN_KEY)")
     send.add_argument("--token", default=os.environ.get("SHINDAN_TOKEN"), help="API token with project:write, instead of --key (default: SHINDAN_TOKEN)")
     send.add_argument("--format", help="skip detection and read every file in this format, e.g. apple-ips")
+    send.add_argument("--proguard-uuid", action="append", help="UUID of the ProGuard/R8 mapping that deobfuscates the files' Java frames (ANR traces carry none); repeatable")
     send.add_argument("files", nargs="+", metavar="FILE")
     send.set_defaults(handler=cmd_send)
     return parser

@@ -8,10 +8,14 @@ from pathlib import Path
 import httpx
 
 
-def send_files(url: str, project: str, paths: list[Path], key: str | None, token: str | None, format_name: str | None) -> int:
+def send_files(
+    url: str, project: str, paths: list[Path], key: str | None, token: str | None, format_name: str | None, proguard_uuids: list[str] | None = None
+) -> int:
     """Send each file to ``/api/v1/projects/{project}/reports``; return 1 if any failed, else 0."""
     headers = {"X-Shindan-Key": key} if key else {"Authorization": f"Bearer {token}"}
-    params = {"format": format_name} if format_name else {}
+    params: dict[str, str | list[str]] = {"format": format_name} if format_name else {}
+    if proguard_uuids:
+        params["proguard_uuid"] = proguard_uuids
     failed = 0
     with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=120) as client:
         for path in paths:

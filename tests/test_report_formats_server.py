@@ -220,3 +220,37 @@ def test_crash_report_attachment_alone_becomes_event(server: Server, ios: dict[s
     stored = server.wait_for_event(ios["read"], event_id)
     assert symbolicated(crashed_thread(stored)["frames"]) == ios_expected_frames()
     assert stored["release"] == "jp.clinic.app@2.3.0+45"
+
+
+def test_anr_deobfuscated_with_named_mapping(server: Server, android: dict[str, Any]) -> None:
+    java = EXPECTED["java"]
+    upload(server, android["read"], android["slug"], FIXTURES / java["mapping"])
+    path = FIXTURES / "reports" / "android" / "clinic-anr.trace.txt"
+    response = httpx.post(
+        f"{server.base_url}/api/v1/projects/{android['slug']}/reports",
+        content=path.read_bytes(),
+        params={"proguard_uuid": java["mapping_uuid"].upper()},
+        headers={"X-Shindan-Key": android["public_key"]},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    event = server.wait_for_event(android["read"], response.json()["reports"][0]["event_id"])
+    main = crashed_thread(event)
+    app_frames = [
+        {"class": frame["module"], "method": frame["function"], "file": frame["filename"], "line": frame["lineno"]}
+        for frame in main["frames"]
+        if (frame["module"] or "").startswith("jp.clinic.app.")
+    ]
+    assert app_frames == java["exceptions"][1]["frames"]
+    assert event["source_format"] == "anr"
+
+
+def test_invalid_proguard_uuid_is_rejected(server: Server, android: dict[str, Any]) -> None:
+    response = httpx.post(
+        f"{server.base_url}/api/v1/projects/{android['slug']}/reports",
+        content=(FIXTURES / "reports" / "android" / "clinic-anr.trace.txt").read_bytes(),
+        params={"proguard_uuid": "not-a-uuid"},
+        headers={"X-Shindan-Key": android["public_key"]},
+    )
+    assert response.status_code == 400
+    assert "proguard_uuid" in response.json()["detail"]

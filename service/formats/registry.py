@@ -48,6 +48,8 @@ FORMATS: dict[str, Format] = {
         Format("sentry-event", "Sentry event JSON", "service.formats.sentry_event:convert_event_payload", "service.formats.sentry_event:sniff_event"),
         # Made by ingest from an envelope's event and its Apple crash report attachment; never detected.
         Format("sentry-event+apple-crash", "Sentry event with its Apple crash report", "service.formats.sentry_attachments:convert_event_with_crash_report"),
+        # Made by ingest when the sender adds facts to a file; never detected.
+        Format("prepared-report", "CrashReport converted at ingest", "service.formats.prepared:convert_prepared"),
     )
 }
 

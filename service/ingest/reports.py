@@ -25,6 +25,7 @@ from starlette.routing import Route
 from service.clock import utc_now
 from service.formats import registry
 from service.formats.errors import InvalidPayload, UnsupportedReport
+from service.formats.prepared import PREPARED_REPORT
 from service.ingest.decode import decompress
 from service.ingest.errors import IngestRejected, invalid_payload, too_large
 from service.ingest.native import authenticate_project
@@ -73,9 +74,16 @@ def summarize(report: pb.CrashReport) -> dict[str, object]:
     }
 
 
-def content_event_id(body: bytes) -> str:
-    """Derive an event id from the file's bytes, so a file sent twice is stored once."""
-    return uuid.UUID(bytes=hashlib.sha256(body).digest()[:16], version=4).hex
+def content_event_id(body: bytes, proguard_uuids: list[str] | None = None) -> str:
+    """Derive an event id from the file's bytes, so a file sent twice is stored once.
+
+    Mapping ids the sender adds count as content: the same ANR trace sent
+    again with its mapping is a new, deobfuscated event.
+    """
+    digest = hashlib.sha256(body)
+    for mapping_uuid in proguard_uuids or []:
+        digest.update(b"\0proguard:" + mapping_uuid.encode())
+    return uuid.UUID(bytes=digest.digest()[:16], version=4).hex
 
 
 def unwrap_gzip(body: bytes, limit: int) -> bytes:
@@ -92,15 +100,43 @@ def unwrap_gzip(body: bytes, limit: int) -> bytes:
     return data
 
 
-def parse_report_file(body: bytes, requested_format: str | None, received_at: datetime) -> AcceptedReport:
+def parse_report_file(body: bytes, requested_format: str | None, received_at: datetime, event_id: str) -> AcceptedReport:
     """Detect or check the format and convert; raise InvalidPayload with a message for the sender."""
     format_name = requested_format or registry.detect_format(body)
-    event_id = content_event_id(body)
     reports = parse_payload(format_name, body, received_at, event_id)
     return AcceptedReport(reports[0].event_id, format_name, reports)
 
 
-async def accept_report(runtime: Runtime, request: Request, project_id: int, body: bytes, requested_format: str | None) -> AcceptedReport:
+def parse_proguard_uuids(values: list[str]) -> list[str]:
+    """Check ``proguard_uuid`` values; return them in the lowercase dashed form debug ids use."""
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(str(uuid.UUID(value)))
+        except ValueError:
+            raise invalid_payload(f"proguard_uuid {value[:64]!r} is not a UUID") from None
+    return parsed
+
+
+def add_mappings(accepted: AcceptedReport, proguard_uuids: list[str]) -> None:
+    """Name ProGuard mappings for reports whose file carries no mapping id, such as ANR traces."""
+    for report in accepted.reports:
+        present = {image.debug_id for image in report.images if image.type == pb.IMAGE_TYPE_PROGUARD}
+        for mapping_uuid in proguard_uuids:
+            if mapping_uuid not in present:
+                report.images.add(type=pb.IMAGE_TYPE_PROGUARD, debug_id=mapping_uuid)
+
+
+def pending_payloads(project_id: int, body: bytes, accepted: AcceptedReport, received_at: datetime, prepared: bool) -> list[PendingPayload]:
+    """Store the file as sent, or each converted report when the sender added facts to them."""
+    if not prepared:
+        return [PendingPayload(project_id, accepted.format, content_event_id(body), body, received_at)]
+    return [PendingPayload(project_id, PREPARED_REPORT, report.event_id, report.SerializeToString(), received_at) for report in accepted.reports]
+
+
+async def accept_report(
+    runtime: Runtime, request: Request, project_id: int, body: bytes, requested_format: str | None, proguard_uuids: list[str] | None = None
+) -> AcceptedReport:
     """Validate a crash file and store it durably; quarantine it when it cannot be parsed."""
     settings = runtime.settings
     if len(body) > settings.max_report_bytes:
@@ -110,13 +146,15 @@ async def accept_report(runtime: Runtime, request: Request, project_id: int, bod
         raise invalid_payload(f"unknown format {requested_format!r}; supported: {', '.join(registry.names())}")
     received_at = utc_now()
     try:
-        accepted = await run_in_threadpool(parse_report_file, body, requested_format, received_at)
+        accepted = await run_in_threadpool(parse_report_file, body, requested_format, received_at, content_event_id(body, proguard_uuids))
     except InvalidPayload as error:
         reason = "unsupported" if isinstance(error, UnsupportedReport) else "invalid"
         await quarantine(runtime, project_id, request, body, error.message)
         raise IngestRejected(400, reason, error.message) from None
+    if proguard_uuids:
+        add_mappings(accepted, proguard_uuids)
     check_capacity(runtime)
-    await commit(runtime, [PendingPayload(project_id, accepted.format, content_event_id(body), body, received_at)])
+    await commit(runtime, pending_payloads(project_id, body, accepted, received_at, prepared=bool(proguard_uuids)))
     COUNTERS.inc("shindan_ingest_accepted_total", item_type="report")
     logger.info("project=%d report accepted format=%s reports=%d", project_id, accepted.format, len(accepted.reports))
     return accepted
@@ -132,7 +170,8 @@ async def reports_endpoint(request: Request) -> Response:
         decoded = decompress(body, request.headers.get("content-encoding", ""), settings.max_decompressed_bytes)
         if not decoded.strip():
             raise invalid_payload("the request body is empty: send the crash report file as the body")
-        accepted = await accept_report(runtime, request, project_id, decoded, request.query_params.get("format") or None)
+        proguard_uuids = parse_proguard_uuids(request.query_params.getlist("proguard_uuid"))
+        accepted = await accept_report(runtime, request, project_id, decoded, request.query_params.get("format") or None, proguard_uuids)
     except IngestRejected as error:
         return rejection_response(error, slug)
     return JSONResponse(accepted.as_json())
