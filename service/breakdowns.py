@@ -6,8 +6,10 @@ marketing name, so ``iPhone9,2`` and ``iPhone9,4`` count together as
 "iPhone 7 Plus"; the bucket lists the identifiers it merged. An empty stored
 value (an SDK that sent no model) is a bucket of its own with an empty key.
 
-Release breakdowns add session counts from ``service.sessions.stats`` to the
-event counts, so a device with many crashes can be compared with how many
+Release breakdowns count the release's crash events: events of issues of
+type "crash", by the time the crash happened, as the data-quality check in
+``service.sessions.stats`` counts them. They add the session counts per
+device and OS, so a device with many crashes can be compared with how many
 sessions ran on it.
 """
 
@@ -21,9 +23,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
-from service.db.models import Event
+from service.db.models import Event, Issue
 from service.devices.names import marketing_name
+from service.grouping.issue_type import CRASH
+from service.sessions import stats
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
@@ -35,9 +40,9 @@ DIMENSIONS = (DEVICE, OS, RELEASE)
 
 # The event columns each dimension groups by.
 _EVENT_COLUMNS = {
-    DEVICE: (Event.device_model,),
-    OS: (Event.os_name, Event.os_version),
-    RELEASE: (Event.release,),
+    DEVICE: (col(Event.device_model),),
+    OS: (col(Event.os_name), col(Event.os_version)),
+    RELEASE: (col(Event.release),),
 }
 
 
@@ -158,10 +163,16 @@ def _measure(bucket: Bucket, measure: str) -> int:
     return (bucket.sessions or 0) if measure == "sessions" else bucket.events
 
 
-def event_counts(connection: Connection, dimension: str, conditions: Iterable[ColumnElement[bool]]) -> list[tuple[tuple[str, ...], int]]:
-    """Count events per stored value of ``dimension``'s columns among the events matching ``conditions``."""
+def event_counts(connection: Connection, dimension: str, conditions: Iterable[ColumnElement[bool]], crashes_only: bool = False) -> list[tuple[tuple[str, ...], int]]:
+    """Count events per stored value of ``dimension``'s columns among the events matching ``conditions``.
+
+    With ``crashes_only``, count only events of issues of type "crash".
+    """
     columns = _EVENT_COLUMNS[dimension]
-    statement = select(*columns, func.count()).where(*conditions).group_by(*columns)
+    statement = select(*columns, func.count()).select_from(Event)
+    if crashes_only:
+        statement = statement.join(Issue, col(Issue.id) == col(Event.issue_id)).where(col(Issue.type) == CRASH)
+    statement = statement.where(*conditions).group_by(*columns)
     return [(tuple(row[:-1]), int(row[-1])) for row in connection.execute(statement)]
 
 
@@ -171,7 +182,7 @@ def issue_breakdowns(connection: Connection, issue_id: int, limit: int = DEFAULT
     result = {}
     for dimension in DIMENSIONS:
         buckets = BucketSet(dimension)
-        buckets.add_events(event_counts(connection, dimension, [Event.issue_id == issue_id]))
+        buckets.add_events(event_counts(connection, dimension, [col(Event.issue_id) == issue_id]))
         result[dimension] = buckets.breakdown(limit, with_sessions=False)
     return result
 
@@ -183,34 +194,39 @@ def release_breakdowns(
     since: datetime,
     until: datetime,
     limit: int = DEFAULT_LIMIT,
+    environment: str | None = None,
 ) -> dict[str, Breakdown]:
-    """Break one release's events received in ``[since, until)`` and its sessions down by device and OS version.
+    """Break one release's crash events and sessions in ``[since, until)`` down by device and OS version.
 
-    Sessions come from the hourly aggregates, so their range is widened to
-    whole hours, while events are counted in the exact range.
+    The range is widened to whole hours, the resolution of the session
+    aggregates, and crash events are counted in the same range. An
+    ``environment`` of None counts every environment.
     """
     check_limit(limit)
-    conditions = [Event.project_id == project_id, Event.release == release, Event.received_at >= since, Event.received_at < until]
+    start, end = stats.hour_range(since, until)
+    conditions = [col(Event.project_id) == project_id, col(Event.release) == release, col(Event.timestamp) >= start, col(Event.timestamp) < end]
+    if environment is not None:
+        conditions.append(col(Event.environment) == environment)
     result = {}
     for dimension in (DEVICE, OS):
         buckets = BucketSet(dimension)
-        buckets.add_events(event_counts(connection, dimension, conditions))
-        session_rows = session_counts(connection, project_id, dimension, release, since, until)
+        buckets.add_events(event_counts(connection, dimension, conditions, crashes_only=True))
+        session_rows = session_counts(connection, project_id, dimension, release, since, until, environment)
         buckets.add_sessions(session_rows)
         result[dimension] = buckets.breakdown(limit, with_sessions=bool(session_rows))
     return result
 
 
-def session_counts(connection: Connection, project_id: int, dimension: str, release: str, since: datetime, until: datetime) -> list[tuple[tuple[str, ...], int, int]]:
+def session_counts(
+    connection: Connection, project_id: int, dimension: str, release: str, since: datetime, until: datetime, environment: str | None = None
+) -> list[tuple[tuple[str, ...], int, int]]:
     """Return (stored values, sessions, crashed sessions) per device model or OS version of the release."""
-    from service.sessions import stats
-
     session_dimension = "device_model" if dimension == DEVICE else "os"
-    rows = stats.session_breakdown(connection, project_id, session_dimension, since, until, release=release)
+    rows = stats.session_breakdown(connection, project_id, session_dimension, since, until, release=release, environment=environment)
     return [(_session_values(dimension, row), row.counts.started, row.counts.crashed) for row in rows]
 
 
-def _session_values(dimension: str, row: Any) -> tuple[str, ...]:
+def _session_values(dimension: str, row: stats.BreakdownRow) -> tuple[str, ...]:
     if dimension == DEVICE:
         return (row.device_model,)
     return (row.os_name, row.os_version)

@@ -1,8 +1,11 @@
-"""Breakdowns of an issue's and a release's events (and a release's sessions) by device, OS and release."""
+"""Breakdowns of an issue's and a release's events (and a release's sessions) by device, OS and release.
+
+The release breakdown takes the same ``since``, ``until`` (default: the last
+7 days) and ``environment`` parameters as the release health API.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -14,12 +17,10 @@ from starlette.routing import Route
 
 from service import breakdowns
 from service.api.auth import authorize_project, require, runtime_of
+from service.api.releases import environment_param, range_params
 from service.clock import utc_now
 from service.db.models import Issue
-
-# Time ranges a release breakdown accepts, as ``?period=``.
-PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "14d": timedelta(days=14), "30d": timedelta(days=30), "90d": timedelta(days=90)}
-DEFAULT_PERIOD = "30d"
+from service.sessions.render import render_time
 
 # JSON keys of the dimensions.
 _KEYS = {breakdowns.DEVICE: "devices", breakdowns.OS: "os_versions", breakdowns.RELEASE: "releases"}
@@ -32,14 +33,6 @@ def limit_param(request: Request) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= breakdowns.MAX_LIMIT:
         raise HTTPException(400, f"invalid limit {raw[:20]!r}: expected an integer from 1 to {breakdowns.MAX_LIMIT}")
     return int(raw)
-
-
-def period_param(request: Request, now: datetime) -> tuple[str, datetime, datetime]:
-    """Return the period name and its ``[since, until)`` range ending at ``now``."""
-    period = request.query_params.get("period") or DEFAULT_PERIOD
-    if period not in PERIODS:
-        raise HTTPException(400, f"invalid period {period[:20]!r}: expected one of {', '.join(PERIODS)}")
-    return period, now - PERIODS[period], now
 
 
 def render_breakdowns(result: dict[str, breakdowns.Breakdown]) -> dict[str, Any]:
@@ -69,15 +62,23 @@ async def release_breakdowns(request: Request) -> JSONResponse:
     project = authorize_project(request, request.path_params["slug"], "project:read")
     release = request.path_params["release"]
     limit = limit_param(request)
-    period, since, until = period_param(request, utc_now())
+    since, until = range_params(request, utc_now())
+    environment = environment_param(request)
     engine = runtime_of(request).engine
 
     def load() -> dict[str, Any]:
         with engine.connect() as connection:
-            result = breakdowns.release_breakdowns(connection, project.id or 0, release, since, until, limit)
+            result = breakdowns.release_breakdowns(connection, project.id or 0, release, since, until, limit, environment)
         if all(breakdown.total_events == 0 and not breakdown.total_sessions for breakdown in result.values()):
-            raise HTTPException(404, f"release {release[:200]!r} has no events or sessions in the last {period}")
-        return {"release": release, "period": period, "since": since.isoformat(), "until": until.isoformat(), "limit": limit, **render_breakdowns(result)}
+            raise HTTPException(404, f"release {release[:200]!r} has no sessions or crash events between {render_time(since)} and {render_time(until)}")
+        return {
+            "release": release,
+            "since": render_time(since),
+            "until": render_time(until),
+            "environment": environment,
+            "limit": limit,
+            **render_breakdowns(result),
+        }
 
     return JSONResponse(await run_in_threadpool(load))
 

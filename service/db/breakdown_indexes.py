@@ -10,5 +10,5 @@ from sqlalchemy import Index
 
 from service.db.models import Event
 
-# Finds one release's events of a project within a time range without reading the project's other events.
-EVENT_RELEASE_INDEX = Index("ix_event_release", Event.project_id, Event.release, Event.received_at)  # type: ignore[arg-type]
+# Finds one release's events of a project by crash time without reading the project's other events.
+EVENT_RELEASE_INDEX = Index("ix_event_release", Event.project_id, Event.release, Event.timestamp)  # type: ignore[arg-type]

@@ -1,17 +1,34 @@
-"""The breakdown API against a real server: crashes sent through the Sentry envelope endpoint."""
+"""The breakdown API against a real server, fed through the Sentry envelope endpoint and the sessions endpoint."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
+from service.clock import utc_now
+from tests.sample_events import envelope
 from tests.server import Server
-from tests.web.breakdown_data import CRASHES, NEW_RELEASE, OLD_RELEASE, send_crashes
+from tests.web.breakdown_data import (
+    CRASHES,
+    NATIVE_RELEASE,
+    NEW_RELEASE,
+    OLD_RELEASE,
+    SESSION_PLANS,
+    CrashSpec,
+    crash_event,
+    post_envelope,
+    send_crashes,
+    send_native_sessions,
+    send_sessions,
+    wait_for_sessions,
+)
 
 SLUG = "clinic-breakdowns"
 OTHER_SLUG = "other-app"
+NATIVE_SLUG = "clinic-native-sessions"
 
 
 @dataclass(frozen=True)
@@ -98,7 +115,10 @@ def test_issue_breakdowns_access(server: Server, sent: Sent) -> None:
 def test_release_events_without_sessions(server: Server, sent: Sent) -> None:
     body = get_breakdowns(server, sent.read_token, f"/api/v1/projects/{SLUG}/releases/{OLD_RELEASE}/breakdowns")
     assert body["release"] == OLD_RELEASE
-    assert body["period"] == "30d"
+    assert body["environment"] is None
+    since = datetime.fromisoformat(body["since"])
+    until = datetime.fromisoformat(body["until"])
+    assert timedelta(days=7) <= until - since <= timedelta(days=7, hours=1)
     devices = body["devices"]
     assert devices["total_events"] == 3
     assert [(value["name"], value["events"]) for value in devices["values"]] == [("iPhone 14 Pro", 1), ("iPhone 7 Plus", 1), ("iPhone XR", 1)]
@@ -108,10 +128,68 @@ def test_release_events_without_sessions(server: Server, sent: Sent) -> None:
 def test_release_breakdowns_errors(server: Server, sent: Sent) -> None:
     with server.client(sent.read_token) as client:
         unknown = client.get(f"/api/v1/projects/{SLUG}/releases/{SLUG}@9.9.9/breakdowns")
-        bad_period = client.get(f"/api/v1/projects/{SLUG}/releases/{OLD_RELEASE}/breakdowns", params={"period": "1y"})
+        bad_since = client.get(f"/api/v1/projects/{SLUG}/releases/{OLD_RELEASE}/breakdowns", params={"since": "last week"})
+        other_environment = client.get(f"/api/v1/projects/{SLUG}/releases/{OLD_RELEASE}/breakdowns", params={"environment": "staging"})
         no_project = client.get(f"/api/v1/projects/no-such-app/releases/{OLD_RELEASE}/breakdowns")
     assert unknown.status_code == 404
-    assert "has no events or sessions" in unknown.json()["detail"]
-    assert bad_period.status_code == 400
-    assert "invalid period" in bad_period.json()["detail"]
+    assert "has no sessions or crash events between" in unknown.json()["detail"]
+    assert bad_since.status_code == 400
+    assert "invalid since" in bad_since.json()["detail"]
+    assert other_environment.status_code == 404
     assert no_project.status_code == 404
+
+
+@pytest.fixture(scope="module")
+def sessions(server: Server, sent: Sent) -> dict[str, Any]:
+    send_sessions(server, SLUG, SESSION_PLANS, utc_now() - timedelta(hours=2))
+    wait_for_sessions(server, SLUG, OLD_RELEASE, 10)
+    return wait_for_sessions(server, SLUG, NEW_RELEASE, 40)
+
+
+def test_release_sessions_and_crashes_combined(server: Server, sent: Sent, sessions: dict[str, Any]) -> None:
+    devices = sessions["devices"]
+    assert devices["measure"] == "sessions"
+    assert devices["total_sessions"] == 40
+    assert devices["total_events"] == 7
+    # Sentry session items carry no device, so every session is in the unknown bucket.
+    unknown = devices["values"][0]
+    assert unknown["name"] is None
+    assert unknown["sessions"] == 40
+    assert unknown["crashed_sessions"] == 3
+    assert unknown["session_share"] == 1.0
+    assert unknown["crash_free_sessions"] == {"numerator": 37, "denominator": 40, "value": 0.925}
+    assert unknown["events"] == 1
+    named = [(value["name"], value["sessions"], value["events"]) for value in devices["values"][1:]]
+    assert named == [("iPhone 14 Pro", 0, 3), ("iPhone 7 Plus", 0, 2), ("iPhone 8 Plus", 0, 1)]
+    assert devices["values"][1]["crash_free_sessions"] == {"numerator": 0, "denominator": 0, "value": None}
+    os_versions = sessions["os_versions"]
+    assert os_versions["values"][0]["version"] is None
+    assert os_versions["values"][0]["sessions"] == 40
+
+
+def test_release_crash_events_only(server: Server, sent: Sent, sessions: dict[str, Any]) -> None:
+    """Events of issues that are not crashes (here: a handled error) stay out of the release breakdown."""
+    error = crash_event(CrashSpec("iPhone15,2", "17.4", NEW_RELEASE, "user-handled"), utc_now() - timedelta(minutes=1))
+    error["level"] = "error"
+    error["exception"]["values"][0]["mechanism"]["handled"] = True
+    error["exception"]["values"][0]["type"] = "HandledLookupError"
+    post_envelope(server, SLUG, envelope(error))
+    processed = server.wait_for_event(sent.read_token, error["event_id"])
+    assert processed["issue_id"] != sent.issue_id
+    body = get_breakdowns(server, sent.read_token, f"/api/v1/projects/{SLUG}/releases/{NEW_RELEASE}/breakdowns")
+    assert body["devices"]["total_events"] == 7
+
+
+def test_release_sessions_per_device(server: Server, sent: Sent) -> None:
+    """Shindan's own sessions endpoint carries the device, so sessions split by marketing name."""
+    server.create_project(NATIVE_SLUG)
+    send_native_sessions(server, NATIVE_SLUG, utc_now() - timedelta(hours=1))
+    body = wait_for_sessions(server, NATIVE_SLUG, NATIVE_RELEASE, 20)
+    devices = [
+        (value["name"], value["models"], value["sessions"], value["crash_free_sessions"]["numerator"], value["session_share"])
+        for value in body["devices"]["values"]
+    ]
+    assert devices == [("iPhone 14 Pro", ["iPhone15,2"], 12, 11, 0.6), ("iPhone 7 Plus", ["iPhone9,2", "iPhone9,4"], 8, 6, 0.4)]
+    os_versions = [(value["name"], value["version"], value["sessions"], value["crashed_sessions"]) for value in body["os_versions"]["values"]]
+    assert os_versions == [("iOS", "18.1", 12, 1), ("iOS", "15.8", 8, 2)]
+    assert body["devices"]["total_events"] == 0

@@ -25,6 +25,7 @@ from web.grouping_text import translate_reason
 from web.labels import ISSUE_STATUSES, N_, ROLES, STATUS_CHANGED, SYMBOLICATION_STATES
 from web.rendering import Ui, make_ui, render
 from web.session import check_csrf, grant_for, login_required
+from web.views.breakdowns import issue_charts
 
 logger = logging.getLogger("shindan.web")
 
@@ -144,6 +145,7 @@ async def issue_page(request: Request, user: User) -> Response:
     ui = make_ui(request, user)
     flash = request.session.pop(_FLASH_KEY, None)
     context = await run_in_threadpool(page_context, data, user, ui, flash)
+    context["breakdown_charts"] = await run_in_threadpool(issue_charts, runtime_of(request).engine, issue_id, ui.gettext)
     # A crash with many threads has hundreds of frame rows, so rendering runs off the event loop.
     return await run_in_threadpool(render, ui, "issue.html", context)
 

@@ -14,7 +14,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("event", schema=None) as batch_op:
-        batch_op.create_index("ix_event_release", ["project_id", "release", "received_at"], unique=False)
+        batch_op.create_index("ix_event_release", ["project_id", "release", "timestamp"], unique=False)
 
 
 def downgrade() -> None:
