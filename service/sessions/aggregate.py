@@ -16,12 +16,13 @@ rather than deadlock.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.engine import Connection
 from sqlmodel import col
 
@@ -34,7 +35,7 @@ from service.sessions.model import ABNORMAL, CRASHED, ERRORED, EXITED, STARTED, 
 # Sentry accepts updates of a session for 5 days after it started; older
 # updates are dropped, which also bounds how long session_seen rows matter.
 MAX_SESSION_AGE = timedelta(days=5)
-# Device clocks run ahead; a session that starts further in the future than this is dropped.
+# Device clocks can run ahead; a session that starts further in the future than this is dropped.
 MAX_CLOCK_AHEAD = timedelta(days=1)
 # session_seen rows are deleted this long after their session started. It
 # exceeds MAX_SESSION_AGE so that a job that waited in the queue for up to
@@ -114,10 +115,7 @@ def record_sessions(connection: Connection, project_id: int, updates: Sequence[S
     _add_hourly(connection, project_id, hourly)
     users = _users_by_bucket(updates, groups, user_hash_key)
     result.user_buckets = len(users)
-    for key in sorted(users):
-        bucket_id = _add_users(connection, project_id, key, users[key])
-        if bucket_id is not None:
-            result.sketched_buckets.append(bucket_id)
+    result.sketched_buckets = _add_users(connection, project_id, users)
     return result
 
 
@@ -145,16 +143,14 @@ def _new_states(connection: Connection, project_id: int, updates: Iterable[Sessi
         {"project_id": project_id, "session_key": key, "state": state, "started": session.started}
         for (key, state), session in sorted(first_update.items(), key=lambda item: item[0])
     ]
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+    if rows:
         statement = (
             insert_for(connection, SessionSeen)
-            .values(chunk)
             .on_conflict_do_nothing(index_elements=["project_id", "session_key", "state"])
             .returning(col(SessionSeen.session_key), col(SessionSeen.state))
         )
-        inserted = connection.execute(statement).all()
-        result.repeated_states += len(chunk) - len(inserted)
+        inserted = connection.execute(statement, rows).all()
+        result.repeated_states += len(rows) - len(inserted)
         counted.extend((first_update[(key, state)], state) for key, state in inserted)
     result.counted_states += len(counted)
     return counted
@@ -216,56 +212,77 @@ def _users_by_bucket(updates: Iterable[SessionUpdate], groups: Iterable[SessionG
     return users
 
 
-def _add_users(connection: Connection, project_id: int, key: _UserBucketKey, user_hashes: set[str]) -> int | None:
-    """Add users to one bucket under a row lock; return the bucket id if this turned it into a sketch."""
-    release, hour, environment, kind = key
-    identity = {"project_id": project_id, "release": release, "hour": hour, "environment": environment, "kind": kind}
+def _add_users(connection: Connection, project_id: int, users: dict[_UserBucketKey, set[str]]) -> list[int]:
+    """Add users to their buckets under row locks; return the ids of buckets this turned into sketches."""
+    if not users:
+        return []
+    buckets = _lock_buckets(connection, project_id, sorted(users))
 
+    added: Counter[int] = Counter()
+    exact_rows = [
+        {"bucket_id": buckets[key].id, "user_hash": user_hash}
+        for key in sorted(users)
+        if buckets[key].sketch is None
+        for user_hash in sorted(users[key])
+    ]
+    if exact_rows:
+        statement = insert_for(connection, SessionUser).on_conflict_do_nothing(index_elements=["bucket_id", "user_hash"]).returning(col(SessionUser.bucket_id))
+        added.update(connection.execute(statement, exact_rows).scalars())
+
+    exact_counts = {row.id: row.exact_count for row in buckets.values()}
+    new_counts = {bucket_id: exact_counts[bucket_id] + count for bucket_id, count in sorted(added.items())}
+    within_bound = [{"bucket": bucket_id, "count": count} for bucket_id, count in new_counts.items() if count <= EXACT_USERS_PER_BUCKET]
+    if within_bound:
+        statement = update(SessionUserBucket).where(col(SessionUserBucket.id) == bindparam("bucket")).values(exact_count=bindparam("count"))
+        connection.execute(statement, within_bound)
+    converted = [bucket_id for bucket_id, count in new_counts.items() if count > EXACT_USERS_PER_BUCKET]
+    for bucket_id in converted:
+        _convert_to_sketch(connection, bucket_id, new_counts[bucket_id])
+
+    for key in sorted(users):
+        bucket = buckets[key]
+        if bucket.sketch is not None:
+            sketch = HyperLogLog.from_bytes(bucket.sketch)
+            for user_hash in users[key]:
+                sketch.add_hash(user_hash)
+            _update_bucket(connection, bucket.id, sketch=sketch.to_bytes())
+    return converted
+
+
+def _lock_buckets(connection: Connection, project_id: int, keys: list[_UserBucketKey]) -> dict[_UserBucketKey, Any]:
+    """Create missing buckets, then lock all of them in id order, so that concurrent workers wait rather than deadlock."""
+    key_columns = ["project_id", "release", "hour", "environment", "kind"]
     connection.execute(
-        insert_for(connection, SessionUserBucket)
-        .values(**identity, exact_count=0, sketch=None)
-        .on_conflict_do_nothing(index_elements=["project_id", "release", "hour", "environment", "kind"])
+        insert_for(connection, SessionUserBucket).on_conflict_do_nothing(index_elements=key_columns),
+        [{"project_id": project_id, "release": release, "hour": hour, "environment": environment, "kind": kind, "exact_count": 0} for release, hour, environment, kind in keys],
     )
-    bucket = connection.execute(
-        select(col(SessionUserBucket.id), col(SessionUserBucket.exact_count), col(SessionUserBucket.sketch))
-        .where(*(getattr(SessionUserBucket, name) == value for name, value in identity.items()))
-        .with_for_update()
-    ).one()
-
-    if bucket.sketch is not None:
-        sketch = HyperLogLog.from_bytes(bucket.sketch)
-        for user_hash in user_hashes:
-            sketch.add_hash(user_hash)
-        _update_bucket(connection, bucket.id, sketch=sketch.to_bytes())
-        return None
-
-    added = _insert_exact_users(connection, bucket.id, sorted(user_hashes))
-    exact_count = bucket.exact_count + added
-    if exact_count <= EXACT_USERS_PER_BUCKET:
-        if added:
-            _update_bucket(connection, bucket.id, exact_count=exact_count)
-        return None
-
-    sketch = HyperLogLog()
-    for user_hash in connection.execute(select(col(SessionUser.user_hash)).where(col(SessionUser.bucket_id) == bucket.id)).scalars():
-        sketch.add_hash(user_hash)
-    _update_bucket(connection, bucket.id, exact_count=exact_count, sketch=sketch.to_bytes())
-    connection.execute(delete(SessionUser).where(col(SessionUser.bucket_id) == bucket.id))
-    return int(bucket.id)
-
-
-def _insert_exact_users(connection: Connection, bucket_id: int, user_hashes: list[str]) -> int:
-    added = 0
-    for start in range(0, len(user_hashes), _ROWS_PER_STATEMENT):
-        chunk = [{"bucket_id": bucket_id, "user_hash": user_hash} for user_hash in user_hashes[start : start + _ROWS_PER_STATEMENT]]
+    identity = tuple_(col(SessionUserBucket.release), col(SessionUserBucket.hour), col(SessionUserBucket.environment), col(SessionUserBucket.kind))
+    ids: list[int] = []
+    for start in range(0, len(keys), _ROWS_PER_STATEMENT):
+        chunk = keys[start : start + _ROWS_PER_STATEMENT]
+        found = connection.execute(select(col(SessionUserBucket.id)).where(col(SessionUserBucket.project_id) == project_id, identity.in_(chunk))).scalars()
+        ids.extend(int(bucket_id) for bucket_id in found if bucket_id is not None)
+    buckets: dict[_UserBucketKey, Any] = {}
+    ids.sort()
+    for start in range(0, len(ids), _ROWS_PER_STATEMENT):
         statement = (
-            insert_for(connection, SessionUser)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["bucket_id", "user_hash"])
-            .returning(col(SessionUser.user_hash))
+            select(col(SessionUserBucket.id), col(SessionUserBucket.release), col(SessionUserBucket.hour), col(SessionUserBucket.environment), col(SessionUserBucket.kind), col(SessionUserBucket.exact_count), col(SessionUserBucket.sketch))
+            .where(col(SessionUserBucket.id).in_(ids[start : start + _ROWS_PER_STATEMENT]))
+            .order_by(col(SessionUserBucket.id))
+            .with_for_update()
         )
-        added += len(connection.execute(statement).all())
-    return added
+        for row in connection.execute(statement):
+            buckets[(row.release, row.hour, row.environment, row.kind)] = row
+    return buckets
+
+
+def _convert_to_sketch(connection: Connection, bucket_id: int, exact_count: int) -> None:
+    """Replace a bucket's exact list of users by a sketch of them."""
+    sketch = HyperLogLog()
+    for user_hash in connection.execute(select(col(SessionUser.user_hash)).where(col(SessionUser.bucket_id) == bucket_id)).scalars():
+        sketch.add_hash(user_hash)
+    _update_bucket(connection, bucket_id, exact_count=exact_count, sketch=sketch.to_bytes())
+    connection.execute(delete(SessionUser).where(col(SessionUser.bucket_id) == bucket_id))
 
 
 def _update_bucket(connection: Connection, bucket_id: int, **values: object) -> None:
