@@ -12,7 +12,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from service.api import breakdowns, channels, debug_files, issues, ops, sentry_compat
+from service.api import breakdowns, channels, debug_files, issues, ops, sentry_compat, symbols_status
 from service.config import Settings
 from service.ingest import reports as report_routes
 from service.ingest import routes as ingest_routes
@@ -41,7 +41,7 @@ def create_app(settings: Settings, run_workers: bool = True, runtime: Runtime | 
             runtime.stop()
 
     app = Starlette(
-        routes=[*ingest_routes.routes, *report_routes.routes, *session_routes.routes, *debug_files.routes, *sentry_compat.routes, *issues.routes, *release_routes.routes, *breakdowns.routes, *channels.routes, *ops.routes, *web_routes.routes],
+        routes=[*ingest_routes.routes, *report_routes.routes, *session_routes.routes, *debug_files.routes, *sentry_compat.routes, *issues.routes, *symbols_status.routes, *release_routes.routes, *breakdowns.routes, *channels.routes, *ops.routes, *web_routes.routes],
         middleware=[Middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="shindan_session", same_site="lax", https_only=settings.base_url.startswith("https"))],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,

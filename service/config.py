@@ -36,6 +36,7 @@ class Settings:
     webhook_timeout_s: float = field(default=10.0, metadata={"doc": "timeout of one alert delivery attempt"})
     outbox_max_attempts: int = field(default=8, metadata={"doc": "delivery attempts before an alert is marked failed"})
     outbox_backoff_s: float = field(default=5.0, metadata={"doc": "first retry delay; doubles per attempt"})
+    symbols_grace_seconds: float = field(default=0.0, metadata={"doc": "seconds a new issue's alert waits when its crash lacks app symbols, so an upload meanwhile gives one alert with real names; 0 sends at once"})
 
     @property
     def effective_database_url(self) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -81,7 +82,7 @@ def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
     work_available = threading.Event()
     symbol_store = SymbolStore(settings.data_dir / "symbols", max_open=settings.symcache_memory_slots)
     debug_files = DebugFileIndex(engine)
-    services = PipelineServices(symbol_store, debug_files.find, user_hash_key(settings))
+    services = PipelineServices(symbol_store, debug_files.find, user_hash_key(settings), timedelta(seconds=settings.symbols_grace_seconds))
     return Runtime(
         settings=settings,
         engine=engine,

@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from web.views import issue_list, issue_page, login, projects, releases, report_upload, settings
+from web.views import issue_list, issue_page, login, projects, releases, report_upload, settings, symbols
 from web.views.error_page import error_page
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -25,6 +25,7 @@ routes: list[BaseRoute] = [
     Route("/projects/{slug}/reports", report_upload.upload_submit, methods=["POST"]),
     Route("/projects/{slug}/events/{event_id}", report_upload.event_redirect, methods=["GET"]),
     Route("/projects/{slug}/releases", releases.release_list, methods=["GET"]),
+    Route("/projects/{slug}/symbols", symbols.symbols_page, methods=["GET"]),
     Route("/projects/{slug}/releases/{release}", releases.release_page, methods=["GET"]),
     Route("/issues/{issue_id:int}", issue_page.issue_page, methods=["GET"]),
     Route("/issues/{issue_id:int}/status", issue_page.issue_status, methods=["POST"]),

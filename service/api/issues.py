@@ -17,6 +17,7 @@ from service.api.render import render_event, render_issue
 from service.clock import utc_now
 from service.db.models import Event, Issue
 from service.issues import STATUSES, ForbiddenTransition, change_status
+from service.symbols.reprocess import merge_target
 
 _SORTS = {
     "last_seen": col(Issue.last_seen).desc(),
@@ -37,7 +38,8 @@ def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
 
 
 def list_issues_query(project_id: int, status: str | None, release: str | None, query: str | None, sort: str, limit: int, offset: int) -> Any:
-    statement = select(Issue).where(Issue.project_id == project_id)
+    # Merged issues have no events left; their links redirect to the issue that holds them.
+    statement = select(Issue).where(Issue.project_id == project_id, col(Issue.merged_into_id).is_(None))
     if status:
         statement = statement.where(Issue.status == status)
     if release:
@@ -79,8 +81,23 @@ def _load_issue(request: Request) -> Issue:
     return issue
 
 
+def _merged_redirect(request: Request, issue: Issue, suffix: str = "") -> JSONResponse | None:
+    """Answer 308 with the issue that a merged issue's events moved to; 308 keeps the method, so a PATCH follows too."""
+    if issue.merged_into_id is None:
+        return None
+    require(request, "project:read", issue.project_id)
+    with runtime_of(request).engine.connect() as connection:
+        target = merge_target(connection, issue.id or 0) or issue.merged_into_id
+    location = f"/api/v1/issues/{target}{suffix}" + (f"?{request.url.query}" if request.url.query else "")
+    body = {"detail": f"issue {issue.id} was merged into issue {target}", "merged_into_id": target}
+    return JSONResponse(body, status_code=308, headers={"Location": location})
+
+
 async def issue_detail(request: Request) -> JSONResponse:
     issue = _load_issue(request)
+    redirect = _merged_redirect(request, issue)
+    if redirect is not None:
+        return redirect
     if request.method == "GET":
         require(request, "project:read", issue.project_id)
         return JSONResponse(render_issue(issue))
@@ -109,6 +126,9 @@ async def issue_detail(request: Request) -> JSONResponse:
 async def issue_events(request: Request) -> JSONResponse:
     issue = _load_issue(request)
     require(request, "project:read", issue.project_id)
+    redirect = _merged_redirect(request, issue, "/events")
+    if redirect is not None:
+        return redirect
     limit = _int_param(request, "limit", 50, MAX_PAGE)
     offset = _int_param(request, "offset", 0, 10**9)
 

@@ -135,6 +135,8 @@ class Issue(SQLModel, table=True):
     last_release: str = Field(default="", max_length=200)
     grouping: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list of signature parts
     resolved_at: datetime | None = None
+    # Set when every event moved to another issue after late symbols re-grouped them; links follow it.
+    merged_into_id: int | None = None
 
 
 class IssueUser(SQLModel, table=True):
@@ -166,6 +168,8 @@ class Event(SQLModel, table=True):
     device_model: str = Field(default="", max_length=100)
     symbolication: str = Field(default="", max_length=16)  # complete, partial, missing, not_needed
     report: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # serialized CrashReport
+    # The scrubbed report before symbolication, kept only while the event waits for an app debug file or mapping.
+    unsymbolicated_report: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class AlertChannel(SQLModel, table=True):
@@ -191,7 +195,7 @@ class OutboxMessage(SQLModel, table=True):
     dedupe_key: str = Field(max_length=200, unique=True)
     kind: str = Field(max_length=32)  # new_issue
     payload: str = Field(sa_column=Column(Text, nullable=False))  # JSON body to send
-    status: str = Field(default="pending", max_length=16)  # pending, delivered, failed
+    status: str = Field(default="pending", max_length=16)  # pending, delivered, failed, suppressed (late symbols: the crash alerted as another issue)
     attempts: int = 0
     next_attempt_at: datetime
     last_error: str | None = Field(default=None, max_length=500)
@@ -200,3 +204,4 @@ class OutboxMessage(SQLModel, table=True):
 import service.db.breakdown_indexes  # noqa: E402,F401  (registers the event index for release breakdowns)
 import service.db.session_models  # noqa: E402,F401  (registers the session tables)
 import service.db.symbol_source_models  # noqa: E402,F401  (registers the UUID mapping table of bitcode builds)
+import service.db.symbol_models  # noqa: E402,F401  (registers the symbol tracking tables)

@@ -32,6 +32,7 @@ JobHandler = Callable[["Engine", list["ClaimedJob"], "PipelineServices", str], N
 # (engine, jobs, pipeline services, base URL).
 _HANDLERS: dict[str, str] = {
     PROCESS_SESSIONS: "service.sessions.jobs:process_session_jobs",
+    REPROCESS_SYMBOLS: "service.symbols.reprocess:handle_reprocess_jobs",
 }
 
 

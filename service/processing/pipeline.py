@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from service.formats.errors import InvalidPayload
 from service.formats.registry import convert
@@ -36,6 +36,8 @@ class EventContext:
     report: pb.CrashReport = field(default_factory=pb.CrashReport)
     symbolication: SymbolicationResult | None = None
     grouping: GroupingResult | None = None
+    # The serialized report after scrubbing and before symbolication; late symbols re-run from it.
+    unsymbolicated: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class PipelineServices:
     symbol_store: SymbolStore
     find_debug_file: Callable[[int, str, str], object]
     user_hash_key: bytes
+    # How long the new-issue alert of a crash that lacks app symbols waits for them.
+    symbols_grace: timedelta = timedelta(0)
 
 
 Step = Callable[[EventContext, PipelineServices], None]
@@ -113,6 +117,12 @@ def run_pipeline(context: EventContext, services: PipelineServices) -> None:
 def process_report(context: EventContext, services: PipelineServices) -> None:
     """Run the steps after parsing on ``context.report``."""
     scrub(context, services)
+    context.unsymbolicated = context.report.SerializeToString()
+    symbolicate_and_group(context, services)
+
+
+def symbolicate_and_group(context: EventContext, services: PipelineServices) -> None:
+    """Run symbolicate, in_app and group on a scrubbed report that was not symbolicated yet."""
     for name, step in _ISOLATED_STEPS:
         try:
             step(context, services)

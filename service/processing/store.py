@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.engine import Connection
@@ -13,9 +13,11 @@ from sqlalchemy.engine import Connection
 from service.alerts.outbox import enqueue_new_issue
 from service.clock import as_utc
 from service.db.dialect import insert_for
-from service.db.models import Event, Issue, IssueUser
+from service.db.models import Event, Issue, IssueUser, OutboxMessage
 from service.issues import reopen_on_event
 from service.processing.pipeline import EventContext
+from service.symbols import reprocess
+from service.symbols.missing import NeededImage, StoredNeeds, needed_images, record_needs
 
 logger = logging.getLogger("shindan.processing")
 
@@ -31,7 +33,8 @@ def symbolication_state(context: EventContext) -> str:
     return "complete"
 
 
-def _event_row(context: EventContext, issue_id: int) -> dict[str, object]:
+def event_row(context: EventContext, issue_id: int, needs: list[NeededImage]) -> dict[str, object]:
+    """Return the event table's columns. The unsymbolicated report is kept only while the event waits for app symbols."""
     report = context.report
     grouping = context.grouping
     assert grouping is not None
@@ -51,6 +54,7 @@ def _event_row(context: EventContext, issue_id: int) -> dict[str, object]:
         "device_model": report.device.model[:100],
         "symbolication": symbolication_state(context),
         "report": report.SerializeToString(),
+        "unsymbolicated_report": context.unsymbolicated if any(need.waits for need in needs) else None,
     }
 
 
@@ -60,7 +64,7 @@ def event_time(context: EventContext) -> datetime:
 
 
 @dataclass
-class _IssueUpdate:
+class IssueUpdate:
     """The events and new users that one batch adds to one issue."""
 
     issue_id: int
@@ -70,34 +74,45 @@ class _IssueUpdate:
     new_users: int = 0
 
 
-def store_events(connection: Connection, contexts: list[EventContext], now: datetime, base_url: str) -> list[int]:
+def store_events(connection: Connection, contexts: list[EventContext], now: datetime, base_url: str, alert_delay: timedelta = timedelta(0)) -> list[int]:
     """Insert processed events and update their issues; return the ids of issues this created.
 
     Statements are per batch and per issue, not per event. A repeated event
     id (an SDK retrying after a lost response, or a job run twice) is skipped,
-    so counts stay right.
+    so counts stay right. The debug files each event needed are recorded too.
+    A new issue whose events wait for app symbols gets its alert delayed by
+    ``alert_delay``, so that symbols uploaded meanwhile give one alert with the
+    real name (see ``service.symbols.reprocess``).
     """
     fresh = _drop_stored(connection, contexts)
     if not fresh:
         return []
-    updates: dict[tuple[int, str], _IssueUpdate] = {}
+    needs = {id(context): needed_images(context.report) for context in fresh}
+    updates: dict[tuple[int, str], IssueUpdate] = {}
     for context in fresh:
         assert context.grouping is not None
         key = (context.project_id, context.grouping.fingerprint)
         if key not in updates:
-            issue_id, created, status = _get_or_create_issue(connection, context)
-            updates[key] = _IssueUpdate(issue_id, created, status)
+            issue_id, created, status = get_or_create_issue(connection, context)
+            updates[key] = IssueUpdate(issue_id, created, status)
         updates[key].events.append(context)
     by_issue = {update.issue_id: update for update in updates.values()}
 
-    rows = [_event_row(context, updates[(context.project_id, context.grouping.fingerprint)].issue_id) for context in fresh]  # type: ignore[union-attr]
+    rows = [event_row(context, updates[(context.project_id, context.grouping.fingerprint)].issue_id, needs[id(context)]) for context in fresh]  # type: ignore[union-attr]
     inserted = {
-        (row.project_id, row.event_id)
+        (row.project_id, row.event_id): row.id
         for row in connection.execute(
-            insert_for(connection, Event).on_conflict_do_nothing(index_elements=["project_id", "event_id"]).returning(Event.project_id, Event.event_id),  # type: ignore[attr-defined]
+            insert_for(connection, Event).on_conflict_do_nothing(index_elements=["project_id", "event_id"]).returning(Event.id, Event.project_id, Event.event_id),  # type: ignore[attr-defined]
             rows,
         )
     }
+    stored = [
+        StoredNeeds(inserted[key], context.project_id, context.report.app.release[:200], event_time(context), needs[id(context)])
+        for context in fresh
+        if (key := (context.project_id, context.event_id)) in inserted
+    ]
+    for project_id in record_needs(connection, stored):
+        reprocess.enqueue_reprocess(connection, project_id, now)
     for update_ in by_issue.values():
         update_.events = [context for context in update_.events if (context.project_id, context.event_id) in inserted]
 
@@ -113,9 +128,11 @@ def store_events(connection: Connection, contexts: list[EventContext], now: date
     for update_ in by_issue.values():
         if not update_.events:
             continue
-        _apply_issue_update(connection, update_)
+        apply_issue_update(connection, update_)
         if update_.created:
             enqueue_new_issue(connection, update_.events[0].project_id, update_.issue_id, now, base_url)
+            if alert_delay > timedelta(0) and any(need.waits for context in update_.events for need in needs[id(context)]):
+                _delay_new_issue_alerts(connection, update_.issue_id, now + alert_delay)
             created.append(update_.issue_id)
         else:
             reopen_on_event(connection, update_.issue_id, update_.status)
@@ -142,7 +159,15 @@ def _drop_stored(connection: Connection, contexts: list[EventContext]) -> list[E
     return fresh
 
 
-def _get_or_create_issue(connection: Connection, context: EventContext) -> tuple[int, bool, str]:
+def _delay_new_issue_alerts(connection: Connection, issue_id: int, deliver_at: datetime) -> None:
+    connection.execute(
+        update(OutboxMessage)
+        .where(reprocess.new_issue_alerts_of(issue_id), OutboxMessage.status == "pending", OutboxMessage.attempts == 0)
+        .values(next_attempt_at=deliver_at)
+    )
+
+
+def get_or_create_issue(connection: Connection, context: EventContext) -> tuple[int, bool, str]:
     """Return (issue id, created, status); a new issue starts with no events counted."""
     grouping = context.grouping
     assert grouping is not None
@@ -176,7 +201,7 @@ def _get_or_create_issue(connection: Connection, context: EventContext) -> tuple
     return row.id, False, row.status
 
 
-def _apply_issue_update(connection: Connection, update_: _IssueUpdate) -> None:
+def apply_issue_update(connection: Connection, update_: IssueUpdate) -> None:
     """Add the batch's events and users to the issue; the newest event sets title, culprit and last release."""
     newest = max(update_.events, key=event_time)
     oldest = min(update_.events, key=event_time)

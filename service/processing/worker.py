@@ -100,7 +100,7 @@ class Processor:
         now = utc_now()
         try:
             with self.engine.begin() as connection:
-                store_events(connection, [context for _, contexts in done for context in contexts], now, self.base_url)
+                store_events(connection, [context for _, contexts in done for context in contexts], now, self.base_url, self.services.symbols_grace)
                 finish_jobs(connection, [job.id for job, _ in done])
                 for job, error, retryable in failures:
                     fail_job(connection, job, error, now, retryable)
@@ -115,7 +115,7 @@ class Processor:
         for job, contexts in done:
             try:
                 with self.engine.begin() as connection:
-                    store_events(connection, contexts, now, self.base_url)
+                    store_events(connection, contexts, now, self.base_url, self.services.symbols_grace)
                     finish_jobs(connection, [job.id])
                 COUNTERS.inc("shindan_events_processed_total", len(contexts))
             except Exception as error:  # noqa: BLE001 - recorded on the job, which is retried later

@@ -17,6 +17,7 @@ from service.clock import utc_now
 from service.db.dialect import insert_for
 from service.db.models import DebugFile
 from service.db.symbol_source_models import DebugIdMapping
+from service.symbols.reprocess import on_debug_files_added
 from symbolication import DebugFileRef, SymbolStore
 from symbolication.debug_files import DebugFileError, FoundDebugFile, normalize_uuid
 
@@ -174,6 +175,7 @@ def save_debug_files(
                 store.install_symcache(sha256, item.arch, item.symcache)
             described.append(_describe(item, sha256, created))
         added_ids = sorted(_added_debug_ids(connection, project_id, found, alias_ids))
+        on_debug_files_added(connection, project_id, added_ids)
     forget_cached_lookups(project_id, added_ids)
     return described
 

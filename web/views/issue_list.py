@@ -75,7 +75,7 @@ def load_issue_page(request: Request, project: Project, filters: IssueFilters) -
     statement = list_issues_query(project.id or 0, status, filters.release or None, filters.query or None, filters.sort, PAGE_SIZE + 1, offset)
     with Session(runtime_of(request).engine) as session:
         issues = [render_issue(issue) for issue in session.exec(statement)]
-        counts = dict(session.exec(select(Issue.status, func.count()).where(Issue.project_id == project.id).group_by(col(Issue.status))).all())
+        counts = dict(session.exec(select(Issue.status, func.count()).where(Issue.project_id == project.id, col(Issue.merged_into_id).is_(None)).group_by(col(Issue.status))).all())
     counts[ALL_STATUSES] = sum(counts.values())
     return issues[:PAGE_SIZE], len(issues) > PAGE_SIZE, counts
 

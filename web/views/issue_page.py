@@ -19,6 +19,7 @@ from service.api.render import render_event, render_issue
 from service.clock import utc_now
 from service.db.models import Event, Issue, Project, User
 from service.issues import STATUSES, ForbiddenTransition, change_status, check_transition
+from service.symbols.reprocess import merge_target
 from web import event_display
 from web.errors import WebError
 from web.grouping_text import translate_reason
@@ -74,6 +75,11 @@ def load_issue(request: Request, issue_id: int, event_id: str | None) -> IssueDa
         else:
             selected = events[0] if events else None
     return IssueData(issue, project, recent, selected)
+
+
+def merged_issue_target(request: Request, issue_id: int) -> int | None:
+    with runtime_of(request).engine.connect() as connection:
+        return merge_target(connection, issue_id)
 
 
 def allowed_statuses(current: str) -> list[str]:
@@ -141,6 +147,11 @@ def page_context(data: IssueData, user: User, ui: Ui, flash: str | None) -> dict
 @login_required
 async def issue_page(request: Request, user: User) -> Response:
     issue_id = int(request.path_params["issue_id"])
+    target = await run_in_threadpool(merged_issue_target, request, issue_id)
+    if target is not None:
+        # Late symbols moved this issue's events to another issue, so old links lead there.
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"/issues/{target}{query}", status_code=302)
     data = await run_in_threadpool(load_issue, request, issue_id, request.query_params.get("event"))
     ui = make_ui(request, user)
     flash = request.session.pop(_FLASH_KEY, None)
