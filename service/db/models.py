@@ -205,3 +205,4 @@ import service.db.breakdown_indexes  # noqa: E402,F401  (registers the event ind
 import service.db.session_models  # noqa: E402,F401  (registers the session tables)
 import service.db.symbol_source_models  # noqa: E402,F401  (registers the UUID mapping table of bitcode builds)
 import service.db.symbol_models  # noqa: E402,F401  (registers the symbol tracking tables)
+import service.db.chunk_models  # noqa: E402,F401  (registers the chunk upload table)
