@@ -85,7 +85,15 @@ class Processor:
                     fail_job(connection, job, f"no handler for job kind {kind!r}", utc_now(), retryable=False)
             logger.error("%d jobs of unknown kind %r failed", len(jobs), kind)
             return
-        handler(self.engine, jobs, self.services, self.base_url)
+        try:
+            handler(self.engine, jobs, self.services, self.base_url)
+        except SQLAlchemyError:
+            raise  # the loop logs it and retries; the jobs are claimed again after the lock timeout
+        except Exception as error:  # noqa: BLE001 - a broken handler must not leave its jobs locked
+            logger.exception("%d jobs of kind %r failed in their handler", len(jobs), kind)
+            with self.engine.begin() as connection:
+                for job in jobs:
+                    fail_job(connection, job, f"{kind} handler failed: {error.__class__.__name__}: {error}", utc_now(), retryable=True)
 
     def _load_payloads(self, payload_ids: list[int]) -> dict[int, RawPayload]:
         with self.engine.connect() as connection:
