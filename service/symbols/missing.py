@@ -188,7 +188,7 @@ class NeedRow:
 
 
 def load_needs(connection: Connection, project_id: int, release: str | None, include_system: bool) -> list[NeedRow]:
-    """Return the needed debug files of a project (or of one release), most events first.
+    """Return the needed debug files of a project (or of one release): app files first, missing ones first, then by events.
 
     Without a release the entries of all releases are summed per debug id.
     ``available`` is true when a file with the debug id is indexed now.
@@ -232,7 +232,7 @@ def load_needs(connection: Connection, project_id: int, release: str | None, inc
             .group_by(EventSymbolWait.debug_id)
         ).all()
     )
-    return [
+    needs = [
         NeedRow(
             kind=row.kind,
             debug_id=row.debug_id,
@@ -246,6 +246,7 @@ def load_needs(connection: Connection, project_id: int, release: str | None, inc
         )
         for row in rows
     ]
+    return sorted(needs, key=lambda need: (not need.in_app, need.available, -need.events, need.debug_id))
 
 
 def load_releases(connection: Connection, project_id: int) -> list[str]:

@@ -65,7 +65,8 @@ async def symbols_page(request: Request, user: User) -> Response:
     project = await run_in_threadpool(load_project, request, request.path_params["slug"])
     page = await run_in_threadpool(load_page, request, project, filters)
     base_url = runtime_of(request).settings.base_url
-    missing = [row for row in page.rows if not row.available]
+    # System libraries are listed for information, but only the app's files count as missing.
+    missing = [row for row in page.rows if not row.available and row.in_app]
     context = {
         "project": project,
         "project_tab": "symbols",
