@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from service.upload.discover import classify_head, mapping_uuid_of_file
 from symbolication.proguard_mapping import mapping_content_uuid
@@ -266,29 +267,40 @@ def test_dry_run_uploads_nothing(server: Server, tokens: dict[str, str], tmp_pat
     assert [item["kind"] for item in listed(server, tokens["read"], project)] == ["proguard"]
 
 
-def test_dsym_zip_with_some_dsyms_present_sends_only_missing(server: Server, tokens: dict[str, str]) -> None:
+def test_partial_dsym_zip_sends_missing(server: Server, tokens: dict[str, str]) -> None:
     project = server.create_project("partial-zip", "apple")["slug"]
     assert shindan(server, project, tokens["upload"], str(FIXTURES / "ios" / "ClinicApp.app.dSYM.zip")).returncode == 0
 
     result = shindan(server, project, tokens["upload"], str(FIXTURES / "ios" / "appstore-dSYMs.zip"))
     assert result.returncode == 0, result.stderr
     assert "1 already on the server, 1 uploaded" in result.stdout
-    assert f"uploaded {FIXTURES / 'ios' / 'appstore-dSYMs.zip'} ({CLINIC_KIT_ID.upper()}.dSYM/Contents/Resources/DWARF/ClinicKit)" in result.stdout
+    assert f"uploaded {FIXTURES / 'ios' / 'appstore-dSYMs.zip'} ({CLINIC_KIT_ID.upper()}.dSYM/)" in result.stdout
     assert {item["debug_id"] for item in listed(server, tokens["read"], project)} == {CLINIC_APP_ID, CLINIC_KIT_ID}
 
 
-def test_bcsymbolmaps_are_reported_not_uploaded(server: Server, tokens: dict[str, str], tmp_path: Path) -> None:
+def test_bitcode_archive_uploads_symbol_maps(server: Server, tokens: dict[str, str], tmp_path: Path) -> None:
     project = server.create_project("bitcode-archive", "apple")["slug"]
+    bitcode = json.loads((FIXTURES / "bcsymbolmap" / "output" / "expected.json").read_text())
     archive = tmp_path / "Vault.xcarchive"
     unzip(FIXTURES / "bcsymbolmap" / "output" / "Vault.app.dSYM.zip", archive / "dSYMs")
     (archive / "BCSymbolMaps").mkdir()
     for symbol_map in (FIXTURES / "bcsymbolmap" / "output").glob("*.bcsymbolmap"):
         shutil.copy(symbol_map, archive / "BCSymbolMaps" / symbol_map.name)
+
     result = shindan(server, project, tokens["upload"], str(archive))
     assert result.returncode == 0, result.stderr
-    assert "found 1 BCSymbolMap file(s) and 1 UUID map plist(s), which are not uploaded" in result.stderr
-    assert "1 uploaded" in result.stdout
-    assert len(listed(server, tokens["read"], project)) == 1
+    assert "2 uploaded, 0 failed" in result.stdout
+    stored = {(item["kind"], item["debug_id"]) for item in listed(server, tokens["read"], project)}
+    dsym_uuid = bitcode["dsym_uuid"].lower()
+    original_uuid = bitcode["original_uuid"].lower()
+    assert stored == {("macho", dsym_uuid), ("bcsymbolmap", original_uuid)}
+    # The dSYM folder is sent zipped, so the UUID plist inside it arrives too.
+    with server.engine.connect() as connection:
+        mappings = connection.execute(text("SELECT debug_id, original_debug_id FROM debug_id_mapping WHERE debug_id = :id"), {"id": dsym_uuid}).all()
+    assert [tuple(row) for row in mappings] == [(dsym_uuid, original_uuid)]
+
+    again = shindan(server, project, tokens["upload"], str(archive))
+    assert "2 already on the server, 0 uploaded" in again.stdout
 
 
 def test_named_file_that_is_no_debug_file_fails(server: Server, tokens: dict[str, str], tmp_path: Path) -> None:
@@ -423,11 +435,11 @@ def test_wait_alone_returns_when_idle(server: Server, tokens: dict[str, str]) ->
     assert "reprocessing done after" in result.stdout
 
 
-# Retries, against a small scripted HTTP server, since the real one cannot be told to fail.
+# Retries, against a small scripted HTTP server, because the real one cannot be made to fail on request.
 
 
 class ScriptedServer:
-    """Answers each request with the next scripted (status, JSON body) for its path, then repeats the last one."""
+    """An HTTP server that responds to each request with the next scripted (status, JSON body) for its path, then repeats the last one."""
 
     def __init__(self, scripts: dict[str, list[tuple[int, Any]]]) -> None:
         self.scripts = scripts

@@ -134,7 +134,7 @@ class SymbolsApi:
         return missing
 
     def upload(self, path: Path, filename: str, on_bytes: Callable[[int], None]) -> dict[str, Any]:
-        """Send one file as multipart field `file`; return the server's JSON answer.
+        """Send one file as multipart field `file` and return the server's JSON response.
 
         `on_bytes` gets the count of bytes read for sending, and a negative count when
         an attempt is retried from the start.
@@ -167,7 +167,7 @@ class SymbolsApi:
         return self._json(response, "the symbols status query")
 
     def call(self, description: str, send: Callable[[], httpx.Response]) -> httpx.Response:
-        """Run `send` until it gets an answer that is not worth retrying, within the retry limit."""
+        """Run `send` until its response is not worth retrying, or the retry limit is reached."""
         attempts = self._retries + 1
         for attempt in range(1, attempts + 1):
             try:
@@ -202,7 +202,7 @@ class SymbolsApi:
         try:
             body = response.json()
         except ValueError:
-            raise RequestFailed(f"{description} failed: the server answered HTTP 200 with a body that is not JSON") from None
+            raise RequestFailed(f"{description} failed: the server responded HTTP 200 with a body that is not JSON") from None
         if not isinstance(body, dict):
-            raise RequestFailed(f"{description} failed: the server answered HTTP 200 with JSON that is not an object")
+            raise RequestFailed(f"{description} failed: the server responded HTTP 200 with JSON that is not an object")
         return body

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,7 +126,7 @@ def _upload_paths(options: UploadOptions, api: SymbolsApi | None, scratch: Path,
     inventory = finder.inventory
     selection = select(inventory)
     superseded = selection.superseded_warning()
-    warnings = inventory.warnings + selection.warnings + ([superseded] if superseded else []) + _apple_extras_warnings(inventory)
+    warnings = inventory.warnings + selection.warnings + ([superseded] if superseded else [])
     errors = list(inventory.errors)
     if not inventory.files and not errors:
         errors.append(f"no debug files or mappings found under {', '.join(str(path) for path in options.paths)}")
@@ -133,6 +135,8 @@ def _upload_paths(options: UploadOptions, api: SymbolsApi | None, scratch: Path,
 
     chosen = selection.chosen
     if api is not None:
+        # NOTE: the server checks each debug id, whatever kind of file it has for it, so a
+        # stripped library uploaded earlier hides that its unstripped copy is missing.
         missing = api.missing_debug_ids(sorted({item.debug_id for item in chosen}))
     else:
         missing = {item.debug_id for item in chosen}
@@ -183,17 +187,6 @@ def _print_path_errors(errors: list[str], err: TextIO) -> None:
             print(f"  {line}", file=err)
 
 
-def _apple_extras_warnings(inventory: Inventory) -> list[str]:
-    if not inventory.bcsymbolmaps:
-        return []
-    plists = f" and {len(inventory.uuid_plists)} UUID map plist(s)" if inventory.uuid_plists else ""
-    return [
-        f"found {len(inventory.bcsymbolmaps)} BCSymbolMap file(s){plists}, which are not uploaded because Shindan "
-        "does not read them; if the dSYMs name functions __hidden#N_ (bitcode builds), run "
-        "`dsymutil --symbol-map <BCSymbolMaps folder> <dSYM>` on each dSYM and upload again"
-    ]
-
-
 def _print_found(chosen: list[LocalDebugFile], missing: set[str], dry_run: bool, asked: bool, out: TextIO) -> None:
     if not chosen:
         return
@@ -204,7 +197,7 @@ def _print_found(chosen: list[LocalDebugFile], missing: set[str], dry_run: bool,
             status = "found"
         else:
             status = upload_status if item.debug_id in missing else "on server"
-        rows.append((status, item.kind, item.arch or "-", item.debug_id, ",".join(item.features), str(item.location)))
+        rows.append((status, item.kind, item.arch or "-", item.debug_id, ",".join(item.features) or "-", str(item.location)))
     print(format_table(("STATUS", "KIND", "ARCH", "DEBUG ID", "FEATURES", "FILE"), rows), file=out, flush=True)
 
 
@@ -226,16 +219,16 @@ def _upload_unit(api: SymbolsApi, unit: UploadUnit, scratch: Path, progress: Pro
     result = UnitResult(unit)
     try:
         path = unit.path if unit.path is not None else _zip_bundle(unit, scratch, progress)
-        answer = api.upload(path, unit.filename, progress.add_bytes)
+        response = api.upload(path, unit.filename, progress.add_bytes)
     except RequestFailed as error:
         result.error = _without_prefix(error.message, f"the upload of {unit.filename} failed: ")
-    except OSError as error:
-        result.error = f"cannot be read: {error.strerror or error}"
+    except (OSError, zipfile.BadZipFile, zlib.error) as error:
+        result.error = f"cannot be read: {getattr(error, 'strerror', None) or error}"
     if result.error is not None:
         progress.file_done(f"failed {unit.label}: {result.error}", failed=True)
         return result
 
-    stored = {str(item.get("debug_id", "")).lower() for item in answer.get("files", []) if isinstance(item, dict)}
+    stored = {str(item.get("debug_id", "")).lower() for item in response.get("files", []) if isinstance(item, dict)}
     expected = {item.debug_id for item in unit.debug_files}
     if not expected <= stored:
         result.error = f"the server stored the file but did not find debug id(s) {', '.join(sorted(expected - stored))} in it"
@@ -246,13 +239,22 @@ def _upload_unit(api: SymbolsApi, unit: UploadUnit, scratch: Path, progress: Pro
 
 
 def _zip_bundle(unit: UploadUnit, scratch: Path, progress: Progress) -> Path:
-    """Zip a `.dSYM` folder as Xcode does, with the bundle as the top folder."""
-    assert unit.bundle is not None
-    target_dir = Path(tempfile.mkdtemp(prefix="bundle-", dir=scratch))
-    target = target_dir / unit.filename
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_BUNDLE_COMPRESS_LEVEL) as archive:
-        for file in bundle_files(unit.bundle):
-            archive.write(file, f"{unit.bundle.name}/{file.relative_to(unit.bundle).as_posix()}")
+    """Zip a `.dSYM` bundle, from a folder or from another zip, with the bundle as the top folder, as Xcode does."""
+    target = Path(tempfile.mkdtemp(prefix="bundle-", dir=scratch)) / unit.filename
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=_BUNDLE_COMPRESS_LEVEL) as output:
+        if unit.bundle is not None:
+            for file in bundle_files(unit.bundle):
+                output.write(file, f"{unit.bundle.name}/{file.relative_to(unit.bundle).as_posix()}")
+        elif unit.bundle_in_zip is not None:
+            zip_path, prefix = unit.bundle_in_zip
+            parent_length = len(prefix.rstrip("/")) - len(prefix.rstrip("/").rsplit("/", 1)[-1])
+            with zipfile.ZipFile(zip_path) as source:
+                for info in source.infolist():
+                    if info.filename.startswith(prefix) and not info.is_dir():
+                        with source.open(info) as member, output.open(info.filename[parent_length:], "w") as copy:
+                            shutil.copyfileobj(member, copy, 1024 * 1024)
+        else:
+            raise AssertionError("a unit without a path is a bundle")
     size = target.stat().st_size
     progress.adjust_total(size - unit.size)
     unit.size = size

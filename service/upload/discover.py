@@ -1,9 +1,10 @@
 """Find debug files on disk and read their ids with symbolic.
 
 Walks `.xcarchive` folders (their `dSYMs/` and `BCSymbolMaps/`), `.dSYM` bundles, zips of
-dSYMs, build trees with Mach-O and ELF binaries, Breakpad `.sym` files and ProGuard/R8
-mappings. Files are recognized by their first bytes, so a large build tree costs one small
-read per file; only recognized files are opened with symbolic, which memory-maps them.
+dSYMs, build trees with Mach-O and ELF binaries, Breakpad `.sym` files, BCSymbolMaps and
+ProGuard/R8 mappings. Files are recognized by their first bytes, so a large build tree
+costs one small read per file. Only recognized files are opened with symbolic, which
+memory-maps them.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from pathlib import Path
 from symbolic.debuginfo import Archive
 from symbolic.exceptions import SymbolicError
 
+from symbolication.bitcode import uuid_from_file_name
 from symbolication.proguard_mapping import looks_like_mapping
 
 NIL_DEBUG_ID = "00000000-0000-0000-0000-000000000000"
 NATIVE_KINDS = ("macho", "elf", "breakpad")
+# Kinds that are usable as they are: they have no stripped or unstripped variants.
+TEXT_KINDS = ("proguard", "bcsymbolmap")
 
 # sentry-cli and symbolic name a mapping by uuid5 of its bytes in this namespace.
 _MAPPING_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "guardsquare.com")
@@ -35,7 +39,7 @@ _HEAD_BYTES = 32
 _COPY_CHUNK = 1024 * 1024
 
 _DSYM_DWARF_MEMBER = re.compile(r"(?:^|/)[^/]+\.dSYM/Contents/Resources/DWARF/[^/]+$", re.IGNORECASE)
-_DSYM_UUID_PLIST_MEMBER = re.compile(r"(?:^|/)[^/]+\.dSYM/Contents/Resources/[^/]+\.plist$", re.IGNORECASE)
+_DSYM_BUNDLE_PREFIX = re.compile(r"^(.*?[^/]+\.dSYM/)", re.IGNORECASE)
 _SKIPPED_DIRECTORIES = {".git", ".svn", ".hg"}
 
 _MACHO_THIN_MAGICS = {
@@ -53,7 +57,7 @@ _MAX_FAT_ARCHS = 44
 
 @dataclass(frozen=True)
 class Location:
-    """Where a debug file is: a file on disk, a member of a zip, or a file inside a `.dSYM` bundle."""
+    """The place of a debug file: a file on disk, a member of a zip, or a file inside a `.dSYM` bundle."""
 
     path: Path  # the file on disk; for a zip member, the zip
     member: str | None = None  # path inside the zip
@@ -65,18 +69,26 @@ class Location:
 
 @dataclass(frozen=True)
 class LocalDebugFile:
-    kind: str  # "macho", "elf", "breakpad" or "proguard"
-    debug_id: str  # lowercase; for a mapping, the UUID of its content
+    kind: str  # "macho", "elf", "breakpad", "proguard" or "bcsymbolmap"
+    debug_id: str  # lowercase; a mapping's content UUID; a BCSymbolMap's original build UUID
     code_id: str | None
-    arch: str  # "" for a mapping
-    features: tuple[str, ...]  # sorted symbolic feature names; ("mapping",) or ("line_info", "mapping")
+    arch: str  # "" for a mapping or a BCSymbolMap
+    features: tuple[str, ...]  # sorted symbolic feature names; ("mapping",) or ("line_info", "mapping"); () for a BCSymbolMap
     location: Location
     size: int  # bytes of the file that contains it (extracted, for a zip member)
     extracted: Path | None = None  # temporary copy of a zip member
 
     @property
     def has_debug_info(self) -> bool:
-        return "debug" in self.features or self.kind == "proguard"
+        return "debug" in self.features or self.kind in TEXT_KINDS
+
+    @property
+    def dsym_bundle_in_zip(self) -> str | None:
+        """Return the `<name>.dSYM/` prefix of a zip member inside a dSYM bundle, or None."""
+        if self.location.member is None:
+            return None
+        match = _DSYM_BUNDLE_PREFIX.match(self.location.member)
+        return match.group(1) if match else None
 
     def describe(self) -> str:
         arch = f" {self.arch}" if self.arch else ""
@@ -88,9 +100,7 @@ class Inventory:
     files: list[LocalDebugFile] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    dsym_zips: set[Path] = field(default_factory=set)  # zips whose debug files are all dSYM members
-    bcsymbolmaps: list[Path] = field(default_factory=list)
-    uuid_plists: list[str] = field(default_factory=list)
+    dsym_zips: set[Path] = field(default_factory=set)  # zips whose native debug files are all dSYM members
 
 
 class Finder:
@@ -165,7 +175,7 @@ class Finder:
             )
         symbol_maps = archive / "BCSymbolMaps"
         if symbol_maps.is_dir():
-            self.inventory.bcsymbolmaps.extend(sorted(symbol_maps.glob("*.bcsymbolmap")))
+            self._walk(symbol_maps)
 
     def _add_dsym_bundle(self, bundle: Path) -> None:
         resources = bundle / "Contents" / "Resources"
@@ -174,7 +184,6 @@ class Finder:
         if not dwarf_files:
             self.inventory.errors.append(f"{bundle}: not a complete dSYM bundle, Contents/Resources/DWARF/ has no file")
             return
-        self.inventory.uuid_plists.extend(str(item) for item in sorted(resources.glob("*.plist")))
         for dwarf_file in dwarf_files:
             if self._first_visit(dwarf_file, self._seen_files):
                 self._inspect_objects(Location(dwarf_file, bundle=bundle), dwarf_file, named=True)
@@ -202,7 +211,7 @@ class Finder:
         elif kind == "breakpad":
             self._inspect_objects(Location(path), path, named=True)
         elif kind == "bcsymbolmap":
-            self.inventory.bcsymbolmaps.append(path)
+            self._add_bcsymbolmap(Location(path), path.name, path.stat().st_size, named)
         elif (named or name.endswith(".txt")) and _sniff_mapping(path):
             self._add_mapping(path)
         elif named:
@@ -224,21 +233,28 @@ class Finder:
             )
         self.inventory.files.append(LocalDebugFile("proguard", content_uuid, None, "", features, Location(path), size))
 
+    def _add_bcsymbolmap(self, location: Location, name: str, size: int, named: bool, extracted: Path | None = None) -> None:
+        original_uuid = uuid_from_file_name(name)
+        if original_uuid is None:
+            self._problem(named, f"{location}: a BCSymbolMap must keep the name Xcode gives it, <UUID>.bcsymbolmap")
+            return
+        self.inventory.files.append(LocalDebugFile("bcsymbolmap", original_uuid, None, "", (), location, size, extracted))
+
     def _add_zip(self, path: Path, named: bool) -> None:
         try:
             with zipfile.ZipFile(path) as archive:
                 members = [info for info in archive.infolist() if not info.is_dir() and not _is_resource_fork(info.filename)]
                 dsym_members = [info for info in members if _DSYM_DWARF_MEMBER.search(info.filename)]
+                symbol_maps = [info for info in members if info.filename.lower().endswith(".bcsymbolmap")]
                 if dsym_members:
                     self.inventory.dsym_zips.add(path)
-                    self.inventory.uuid_plists.extend(f"{path} ({info.filename})" for info in members if _DSYM_UUID_PLIST_MEMBER.search(info.filename))
                     chosen = dsym_members
                 else:
-                    chosen = [info for info in members if _member_is_object(archive, info)]
-                if not chosen:
-                    self._problem(named, f"{path}: the zip contains no dSYM bundle and no Mach-O or ELF file")
+                    chosen = [info for info in members if info not in symbol_maps and _member_is_object(archive, info)]
+                if not chosen and not symbol_maps:
+                    self._problem(named, f"{path}: the zip contains no dSYM bundle, BCSymbolMap, Mach-O or ELF file")
                     return
-                for info in chosen:
+                for info in chosen + symbol_maps:
                     self._add_zip_member(archive, path, info)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error) as error:
             self.inventory.errors.append(f"{path}: not a valid zip archive: {error}")
@@ -256,7 +272,10 @@ class Finder:
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
             self.inventory.errors.append(f"{location}: could not be unpacked: {error}")
             return
-        self._inspect_objects(location, target, named=True, extracted=True)
+        if info.filename.lower().endswith(".bcsymbolmap"):
+            self._add_bcsymbolmap(location, info.filename, info.file_size, named=True, extracted=target)
+        else:
+            self._inspect_objects(location, target, named=True, extracted=True)
 
     def _inspect_objects(self, location: Location, file_path: Path, named: bool, extracted: bool = False) -> None:
         """Record every object (one per architecture) in a Mach-O, ELF or Breakpad file."""

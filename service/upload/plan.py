@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from service.upload.discover import Inventory, LocalDebugFile, bundle_files
+from service.upload.discover import NATIVE_KINDS, Inventory, LocalDebugFile, bundle_files
 
 
 @dataclass
@@ -39,6 +39,7 @@ class UploadUnit:
     debug_files: list[LocalDebugFile]
     path: Path | None = None  # the file to send, or None for a bundle not yet zipped
     bundle: Path | None = None  # a `.dSYM` folder, zipped right before it is sent
+    bundle_in_zip: tuple[Path, str] | None = None  # a zip and the `<name>.dSYM/` prefix of the members to send
     size: int = 0  # bytes to send; an estimate until a bundle is zipped
 
 
@@ -53,12 +54,17 @@ def _rank(item: LocalDebugFile) -> tuple[bool, bool, bool, bool, int]:
     )
 
 
+def group_of(item: LocalDebugFile) -> str:
+    """Return the kind that copies of one debug id share: "native" for Mach-O, ELF and Breakpad."""
+    return "native" if item.kind in NATIVE_KINDS else item.kind
+
+
 def select(inventory: Inventory) -> Selection:
     """Choose one file per debug id, and note copies and files that lack debug information."""
     selection = Selection()
-    groups: dict[tuple[bool, str], list[LocalDebugFile]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[LocalDebugFile]] = defaultdict(list)
     for item in inventory.files:
-        groups[(item.kind == "proguard", item.debug_id)].append(item)
+        groups[(group_of(item), item.debug_id)].append(item)
     for candidates in groups.values():
         best = max(candidates, key=_rank)
         for other in candidates:
@@ -84,8 +90,9 @@ def plan_units(inventory: Inventory, selected: list[LocalDebugFile]) -> list[Upl
     """Group the debug files to upload into the files to send.
 
     A zip of dSYMs is sent as it is when every dSYM in it is needed, because it is
-    already compressed. Otherwise the needed members are sent one by one from their
-    extracted copies. A `.dSYM` folder is zipped, so its UUID plists travel with it.
+    already compressed. Otherwise each needed dSYM bundle in it is zipped again on its
+    own, and other needed members are sent from their extracted copies. A `.dSYM` folder
+    is zipped too, so the UUID plists of bitcode builds travel with the DWARF file.
     """
     by_container: dict[tuple[str, Path], list[LocalDebugFile]] = defaultdict(list)
     for item in selected:
@@ -110,15 +117,24 @@ def plan_units(inventory: Inventory, selected: list[LocalDebugFile]) -> list[Upl
             if path in inventory.dsym_zips and all(id(item) in selected_ids for item in in_zip):
                 units.append(UploadUnit(str(path), path.name, items, path=path, size=path.stat().st_size))
             else:
-                units.extend(_member_units(items))
+                units.extend(_member_units(path, items))
     return units
 
 
-def _member_units(items: list[LocalDebugFile]) -> list[UploadUnit]:
+def _member_units(zip_path: Path, items: list[LocalDebugFile]) -> list[UploadUnit]:
     by_member: dict[str, list[LocalDebugFile]] = defaultdict(list)
+    by_bundle: dict[str, list[LocalDebugFile]] = defaultdict(list)
     for item in items:
-        by_member[item.location.member or ""].append(item)
+        prefix = item.dsym_bundle_in_zip
+        if prefix is not None:
+            by_bundle[prefix].append(item)
+        else:
+            by_member[item.location.member or ""].append(item)
     units = []
+    for prefix, bundle_items in by_bundle.items():
+        bundle_name = prefix.rstrip("/").rsplit("/", 1)[-1]
+        estimate = sum({item.location.member: item.size for item in bundle_items}.values())
+        units.append(UploadUnit(f"{zip_path} ({prefix})", f"{bundle_name}.zip", bundle_items, bundle_in_zip=(zip_path, prefix), size=estimate))
     for member_items in by_member.values():
         first = member_items[0]
         assert first.extracted is not None, "zip members are always extracted"

@@ -15,12 +15,12 @@ _MAX_POLL_SECONDS = 5.0
 def check_release(api: SymbolsApi, release: str, out: TextIO, err: TextIO) -> bool:
     """Print every debug file the release's events need; return False when any is missing.
 
-    Raises RequestFailed when the server cannot answer.
+    Raises RequestFailed when the request fails.
     """
     body = api.symbols_needed(release)
     needed = body.get("needed")
     if not isinstance(needed, list):
-        raise RequestFailed("the symbols needed query failed: the answer has no 'needed' list")
+        raise RequestFailed("the symbols needed query failed: the response has no 'needed' list")
     if not needed:
         print(f"release {release}: no stored event needs a debug file or mapping", file=out)
         print(f"warning: if release {release} has crashes, check the release name (it must match the SDK's `release`)", file=err)
@@ -72,7 +72,7 @@ def wait_for_reprocessing(api: SymbolsApi, timeout_seconds: float, out: TextIO, 
 
     Done means no reprocessing job is pending and, when the server reports it, no event
     has its symbols uploaded but is still not reprocessed (`events_ready`). Prints the
-    counts each time they change. Raises RequestFailed when the server cannot answer.
+    counts each time they change. Raises RequestFailed when a request fails.
     """
     started = time.monotonic()
     deadline = started + timeout_seconds
@@ -106,5 +106,5 @@ def wait_for_reprocessing(api: SymbolsApi, timeout_seconds: float, out: TextIO, 
 def _count(status: dict[str, Any], key: str) -> int:
     value = status.get(key)
     if not isinstance(value, int):
-        raise RequestFailed(f"the symbols status query failed: the answer has no number '{key}'")
+        raise RequestFailed(f"the symbols status query failed: the response has no number '{key}'")
     return value
