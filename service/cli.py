@@ -197,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="find debug files and mappings under PATH and upload the missing ones",
         description=(
             "Find dSYMs (in .xcarchive folders, .dSYM bundles and zips), Mach-O and ELF binaries, Breakpad .sym "
-            "files and ProGuard/R8 mapping.txt files under each PATH, and upload those whose debug ids the server lacks."
+            "files, BCSymbolMaps and ProGuard/R8 mapping.txt files under each PATH, and upload those whose debug ids "
+            "the server lacks."
         ),
         epilog=(
             "exit status: 0 success; 1 a file could not be read or uploaded, or a request failed; 2 invalid options; "
