@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -18,6 +19,7 @@ from tests.conftest import BACKENDS
 from tests.sample_events import FIXTURES, address, native_image
 from tests.server import Server, start_server
 from tests.test_alerts import Receiver
+from tests.web.helpers import create_user, http_login
 
 IOS_EXPECTED_CHAIN = ["crash_site", "cpp_caller", "swift_caller", "objc_method_caller", "objc_send_caller", "c_main_caller"]
 DSYM_ZIP = FIXTURES / "ios" / "ClinicApp.app.dSYM.zip"
@@ -127,6 +129,23 @@ def expected_ios_frames() -> list[tuple[str, str, int]]:
     return expected
 
 
+def unresolved_on_project_list(server: Server, slug: str) -> int:
+    """Read the project's "Unresolved issues" cell from the web project list."""
+    email = f"lister-{slug}@example.com"
+    if email not in LISTERS:
+        create_user(server, email, "viewer")
+        LISTERS.add(email)
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        http_login(client, email)
+        page = client.get("/").text
+    row = re.search(rf'<tr data-project="{re.escape(slug)}">.*?<td class="num">([\d,]+)</td>', page, re.S)
+    assert row, f"project {slug} is not on the project list"
+    return int(row.group(1).replace(",", ""))
+
+
+LISTERS: set[str] = set()
+
+
 def same_time(left: str, right: str) -> bool:
     return datetime.fromisoformat(left) == datetime.fromisoformat(right)
 
@@ -181,6 +200,7 @@ def test_ios_crash_folds_after_dsym_upload(server: Server, receiver: Receiver) -
         assert client.get(f"/api/v1/issues/{old_issue_id}", follow_redirects=True).json()["id"] == after["issue_id"]
         listed = client.get(f"/api/v1/projects/{project['slug']}/issues", params={"status": "all"}).json()
     assert [issue["id"] for issue in listed] == [after["issue_id"]]
+    assert unresolved_on_project_list(server, project["slug"]) == 1
 
     status = wait_for_idle_reprocessing(server, project)
     assert status["events_waiting"] == 0

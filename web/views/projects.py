@@ -32,7 +32,9 @@ def load_projects(request: Request) -> list[ProjectRow]:
         projects = session.exec(select(Project).order_by(col(Project.name), col(Project.slug))).all()
         open_counts = dict(
             session.exec(
-                select(Issue.project_id, func.count()).where(Issue.status == "unresolved").group_by(col(Issue.project_id))
+                select(Issue.project_id, func.count())
+                .where(Issue.status == "unresolved", col(Issue.merged_into_id).is_(None))
+                .group_by(col(Issue.project_id))
             ).all()
         )
     rows = []
