@@ -61,6 +61,7 @@ class BarChart:
     dimension: str
     title: str  # msgid
     value_header: str  # msgid
+    events_header: str  # msgid: "Events", or "Crash events" where only crash events are counted
     measure: str  # "events" or "sessions"
     total: int
     bars: list[Bar]
@@ -80,7 +81,7 @@ def _bar(breakdown: Breakdown, bucket: Bucket, label: str, title: str, kind: str
     )
 
 
-def bar_chart(breakdown: Breakdown, gettext: Translate) -> BarChart:
+def bar_chart(breakdown: Breakdown, gettext: Translate, events_header: str = N_("Events")) -> BarChart:
     """Turn a breakdown into bars, translating the labels of unknown values and of the merged rest."""
     bars = []
     for bucket in breakdown.buckets:
@@ -94,7 +95,7 @@ def bar_chart(breakdown: Breakdown, gettext: Translate) -> BarChart:
         label = gettext("Other (%(number)s values)", number=breakdown.other_values)
         bars.append(_bar(breakdown, breakdown.other, label, label, "other"))
     total = breakdown.total_sessions if breakdown.measure == "sessions" and breakdown.total_sessions is not None else breakdown.total_events
-    return BarChart(breakdown.dimension, CHART_TITLES[breakdown.dimension], VALUE_HEADERS[breakdown.dimension], breakdown.measure, total, bars)
+    return BarChart(breakdown.dimension, CHART_TITLES[breakdown.dimension], VALUE_HEADERS[breakdown.dimension], events_header, breakdown.measure, total, bars)
 
 
 def format_percent(value: float | None, digits: int = 1) -> str:

@@ -110,7 +110,7 @@ def test_release_page_in_english(server: Server, project: str, english: BrowserC
     expect(trend.locator("polyline")).to_have_count(2)
 
     devices = page.locator('#breakdowns figure[data-dimension="device"]')
-    for header in ("Device", "Share of sessions", "Sessions", "Crash-free sessions", "Events"):
+    for header in ("Device", "Share of sessions", "Sessions", "Crash-free sessions", "Crash events"):
         expect(devices.locator("thead")).to_contain_text(header)
     unknown = devices.locator("tr.bar-unknown")
     expect(unknown.locator("th")).to_have_text("Unknown")
@@ -148,6 +148,7 @@ def test_release_pages_in_japanese(server: Server, project: str, japanese: Brows
     devices = page.locator('#breakdowns figure[data-dimension="device"]')
     expect(devices.locator("figcaption")).to_have_text("デバイス")
     expect(devices.locator("thead")).to_contain_text("セッションの割合")
+    expect(devices.locator("thead")).to_contain_text("クラッシュ件数")
     expect(devices.locator("tr.bar-unknown th")).to_have_text("不明")
     expect(page.get_by_role("link", name="このリリースで発生したイシュー")).to_be_visible()
 
