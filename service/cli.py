@@ -240,14 +240,25 @@ def main(argv: list[str] | None = None) -> int:
     # httpx logs every request URL at INFO, and webhook URLs can carry secrets.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    try:
+        return int(args.handler(args))
+    except Exception as error:
+        if not _is_user_error(error):
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _is_user_error(error: Exception) -> bool:
+    """Tell account and channel errors (bad input, shown as one line) from bugs.
+
+    The classes are imported only here, because their modules load the
+    database layer, which client commands such as ``send`` never need.
+    """
     from service.accounts import AccountError
     from service.api.channels import ChannelError
 
-    try:
-        return int(args.handler(args))
-    except (AccountError, ChannelError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    return isinstance(error, (AccountError, ChannelError))
 
 
 if __name__ == "__main__":
