@@ -177,7 +177,12 @@ def event_counts(connection: Connection, dimension: str, conditions: Iterable[Co
 
 
 def issue_breakdowns(connection: Connection, issue_id: int, limit: int = DEFAULT_LIMIT) -> dict[str, Breakdown]:
-    """Break the issue's stored events down by device, OS version and release."""
+    """Break the issue's stored events down by device, OS version and release.
+
+    NOTE: this groups every stored event of the issue on each call (three
+    scans of its ``ix_event_issue`` range); an issue with millions of events
+    would need per-issue counters kept at ingest instead.
+    """
     check_limit(limit)
     result = {}
     for dimension in DIMENSIONS:
