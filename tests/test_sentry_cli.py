@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -169,6 +170,23 @@ def test_zip_of_many_dsyms_uploads_each(server: Server, apple: dict[str, Any], h
     assert {CLINIC_APP_DEBUG_ID, CLINIC_KIT_DEBUG_ID} <= listed
 
 
+def test_bcsymbolmap_and_uuid_plist_upload(server: Server, home: Path) -> None:
+    """A hidden-symbol dSYM uploads with its BCSymbolMap and the plist that maps its UUID to the original build."""
+    project = server.create_project("cli-bitcode", "apple")
+    token = server.token("symbols:write")
+    bitcode = json.loads((FIXTURES / "bcsymbolmap" / "output" / "expected.json").read_text())
+    result = sentry_cli(server, token, project["slug"], "debug-files", "upload", "--wait", "fixtures/bcsymbolmap/output", home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ".plist; any)" in result.stdout
+    kinds = {(item["kind"], item["debug_id"]) for item in listed_debug_files(server, project["slug"])}
+    assert ("bcsymbolmap", bitcode["original_uuid"]) in kinds
+    assert ("macho", bitcode["dsym_uuid"]) in kinds
+    # The plist stores no blob, and its assembly record still deduplicates the second upload.
+    again = sentry_cli(server, token, project["slug"], "debug-files", "upload", "fixtures/bcsymbolmap/output", home=home)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Nothing to upload, all files are on the server" in again.stdout
+
+
 def test_elf_upload_indexes_build_id(server: Server, android: dict[str, Any], home: Path) -> None:
     result = sentry_cli(server, android["upload"], android["slug"], "debug-files", "upload", "fixtures/android/libclinic.so.debug", home=home)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -261,7 +279,7 @@ def test_chunk_upload_options(server: Server, apple: dict[str, Any]) -> None:
     assert options["maxFileSize"] == 2 * 1024**3
     assert options["hashAlgorithm"] == "sha1"
     assert options["compression"] == ["gzip"]
-    assert {"debug_files", "proguard"} <= set(options["accept"])
+    assert {"debug_files", "bcsymbolmaps", "proguard"} <= set(options["accept"])
 
 
 def test_endpoints_need_symbols_scope(server: Server, apple: dict[str, Any]) -> None:

@@ -45,8 +45,9 @@ SCOPE = "symbols:write"
 CHUNKS_PER_REQUEST = 64
 # Number of requests sentry-cli sends at once.
 UPLOAD_CONCURRENCY = 4
-# Capabilities sentry-cli checks before it uses chunk uploads for a kind of file.
-ACCEPTED_UPLOADS = ["debug_files", "proguard"]
+# Capabilities sentry-cli 2.x checks before it uses chunk uploads for a kind of file.
+# sentry-cli 3.8.2 sends BCSymbolMaps and dSYM UUID plists whatever this lists.
+ACCEPTED_UPLOADS = ["debug_files", "bcsymbolmaps", "proguard"]
 # Multipart boundaries and part headers on top of the chunk bytes. sentry-cli 3.8.2 sends about 200 bytes a part.
 MULTIPART_OVERHEAD_PER_PART = 1024
 MAX_ASSEMBLE_BODY_BYTES = 8 * 1024 * 1024

@@ -7,13 +7,17 @@ through the same path as the multipart upload API (``inspect_staged_upload`` and
 ``save_debug_files``).
 
 Chunks live in ``<data dir>/chunks/<sha1>`` and are deleted once their file is
-assembled; chunks that no file ever claims are deleted after
-``STALE_CHUNK_AGE``. Assembly state lives in the ``chunk_assembly`` table, so
-every ``shindan serve`` process sharing the database and the data directory
-answers the same. Files up to ``chunk_assemble_sync_bytes`` are assembled
-within the assemble request, so sentry-cli gets ``ok`` at once; larger files
-are assembled in a background thread of the process that received the request,
-and the request answers ``created`` (``assembling`` on later polls).
+assembled. Chunks that no file ever claims are deleted after ``STALE_CHUNK_AGE``.
+Assembly state lives in the ``chunk_assembly`` table, so every ``shindan serve``
+process sharing the database and the data directory reports the same state.
+Files up to ``chunk_assemble_sync_bytes`` are assembled within the assemble
+request, so sentry-cli gets ``ok`` at once. Larger files are assembled in a
+background thread of the process that received the request, which returns
+``created`` (and ``assembling`` on later polls).
+
+NOTE: chunks are shared by content, so when two files in flight contain the same
+chunk, the first assembly deletes it and the second one returns ``not_found``
+for it, which sentry-cli reports as an error that a rerun fixes.
 """
 
 from __future__ import annotations
