@@ -1,7 +1,7 @@
 """symbol tracking: debug files crashes needed, events waiting for them, merged issues
 
 Revision ID: 0003_symbol_tracking
-Revises: 0001
+Revises: 0002_sessions
 Create Date: 2026-12-04 23:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = "0003_symbol_tracking"
-down_revision = "0001"
+down_revision = '0002_sessions'
 branch_labels = None
 depends_on = None
 

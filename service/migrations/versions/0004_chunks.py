@@ -1,7 +1,7 @@
 """chunk assembly state for sentry-cli uploads
 
 Revision ID: 0004_chunks
-Revises: 0001
+Revises: 0003_symbol_tracking
 Create Date: 2026-12-04 23:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0004_chunks'
-down_revision = '0001'
+down_revision = '0003_symbol_tracking'
 branch_labels = None
 depends_on = None
 

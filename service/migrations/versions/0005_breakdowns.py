@@ -1,13 +1,13 @@
 """event index for release breakdowns
 
 Revision ID: 0005_breakdowns
-Revises: 0001
+Revises: 0004_chunks
 """
 
 from alembic import op
 
 revision = "0005_breakdowns"
-down_revision = "0001"
+down_revision = '0004_chunks'
 branch_labels = None
 depends_on = None
 

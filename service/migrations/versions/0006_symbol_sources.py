@@ -1,7 +1,7 @@
 """UUID mappings of bitcode builds
 
 Revision ID: 0006_symbol_sources
-Revises: 0001
+Revises: 0005_breakdowns
 Create Date: 2026-12-05 00:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlmodel
 
 
 revision = '0006_symbol_sources'
-down_revision = '0001'
+down_revision = '0005_breakdowns'
 branch_labels = None
 depends_on = None
 
