@@ -254,3 +254,28 @@ def test_invalid_proguard_uuid_is_rejected(server: Server, android: dict[str, An
     )
     assert response.status_code == 400
     assert "proguard_uuid" in response.json()["detail"]
+
+
+def test_anr_locks_shown_in_api_and_page(server: Server, android: dict[str, Any], corpus: Path) -> None:
+    from tests.web.helpers import create_user, http_login
+
+    [event] = accept(server, android, corpus / "C033-sentryjava-anr-thread-dump.txt", "anr")
+    threads = {thread["id"]: thread for thread in event["threads"]}
+    main = crashed_thread(event)
+    assert main["id"] == 1
+    assert main["state"] == "Blocked"
+    assert main["waiting_on"] == {"address": "0x0d3a2f0a", "class_name": "java.lang.Object", "owner_thread_id": 5}
+    assert threads[5]["state"] == "Sleeping"
+    assert "0x0d3a2f0a" in [lock["address"] for lock in threads[5]["held_locks"]]
+
+    create_user(server, "anr-reader@example.com", "viewer")
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        http_login(client, "anr-reader@example.com")
+        page = client.get(f"/issues/{event['issue_id']}", params={"event": event["event_id"]}).text
+    assert "Waiting for lock 0x0d3a2f0a (java.lang.Object), held by thread 5" in page
+    assert "Holds lock 0x0d3a2f0a (java.lang.Object)" in page
+
+
+def test_fault_address_rendered_in_hex(server: Server, ios: dict[str, Any], corpus: Path) -> None:
+    [event] = accept(server, ios, corpus / "C020-kscrash-badpointer.kscrash.json", "kscrash")
+    assert event["exceptions"][0]["mechanism"]["fault_address"] == "0xffffffff"

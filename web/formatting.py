@@ -50,9 +50,11 @@ def format_bytes(value: int | str | None) -> str:
 
 
 def format_hex(value: int | str | None) -> str:
-    """Format an integer (or its decimal string, as protobuf JSON writes 64-bit numbers) as hex."""
+    """Format an integer, its decimal string (as protobuf JSON writes 64-bit numbers) or a hex string as hex."""
     if value is None or value == "":
         return ""
+    if isinstance(value, str) and value.lower().startswith("0x"):
+        return f"0x{int(value, 16):x}"
     return f"0x{int(value):x}"
 
 

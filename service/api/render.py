@@ -63,6 +63,11 @@ def render_image(image: pb.Image) -> dict[str, Any]:
     }
 
 
+def render_lock(lock: pb.Lock) -> dict[str, Any]:
+    """A monitor from an ANR trace; ``owner_thread_id`` is the thread that holds it, if the trace says."""
+    return {"address": lock.address or None, "class_name": lock.class_name or None, "owner_thread_id": lock.owner_thread_id or None}
+
+
 def render_thread(thread: pb.Thread) -> dict[str, Any]:
     return {
         "id": thread.id,
@@ -72,12 +77,28 @@ def render_thread(thread: pb.Thread) -> dict[str, Any]:
         "main": thread.main,
         "state": thread.state or None,
         "queue": thread.queue or None,
+        "waiting_on": render_lock(thread.waiting_on) if thread.HasField("waiting_on") else None,
+        "held_locks": [render_lock(lock) for lock in thread.held_locks],
+        "registers": {name: f"0x{value:x}" for name, value in sorted(thread.registers.items())},
         "frames": [render_frame(frame) for frame in thread.frames],
     }
 
 
+def render_mechanism(mechanism: pb.Mechanism) -> dict[str, Any]:
+    """Render the mechanism with addresses and Mach codes in hex, like every other address in the event."""
+    rendered = MessageToDict(mechanism, preserving_proto_field_name=True)
+    if mechanism.HasField("fault_address"):
+        rendered["fault_address"] = f"0x{mechanism.fault_address:x}"
+    mach = rendered.get("mach_exception")
+    if mach is not None:
+        for name in ("code", "subcode"):
+            if name in mach:
+                mach[name] = f"0x{getattr(mechanism.mach_exception, name):x}"
+    return rendered
+
+
 def render_exception(exception: pb.ExceptionInfo) -> dict[str, Any]:
-    mechanism = MessageToDict(exception.mechanism, preserving_proto_field_name=True) if exception.HasField("mechanism") else None
+    mechanism = render_mechanism(exception.mechanism) if exception.HasField("mechanism") else None
     return {
         "type": exception.type,
         "value": exception.value,
