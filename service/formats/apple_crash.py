@@ -67,7 +67,8 @@ _FRAME = re.compile(r"^(\d+)\s+(.+?)\s+(0x[0-9a-fA-F]+)\s+(.*)$")
 _IMAGE_RELATIVE = re.compile(r"^(0x[0-9a-fA-F]+|\d+) \+ (\d+)(?:\s+\((.*)\))?$")
 _SOURCE_LOCATION = re.compile(r"\s\(([^()]+?):(\d+)(?::\d+)?\)$")
 _REGISTER = re.compile(r"\b([a-z][a-z0-9]*):\s*(0x[0-9a-fA-F]+)")
-_IMAGE = re.compile(r"^\s*(0x[0-9a-fA-F]+)\s*-\s*(0x[0-9a-fA-F]+)\s+(.*?)\s*<([0-9a-fA-F-]{32,36})>\s*(.*)$")
+# KSCrash writes "<(null)>" for an image without LC_UUID (jailbreak tweaks), which must not end the list.
+_IMAGE = re.compile(r"^\s*(0x[0-9a-fA-F]+)\s*-\s*(0x[0-9a-fA-F]+)\s+(.*?)\s*<([0-9a-fA-F-]{32,36}|\(null\))>\s*(.*)$")
 _HEADER_FIELD = re.compile(r"^([A-Z][A-Za-z0-9/ ._-]*?):\s*(.*)$")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]+")
 _VERSION_PAIR = re.compile(r"^(.*?)\s*\((.*)\)$")
@@ -286,7 +287,7 @@ def _parse_image(line: str) -> pb.Image | None:
     start, end = int(match.group(1), 16), int(match.group(2), 16)
     name, arch = _image_name_and_arch(match.group(3))
     path = match.group(5).strip()
-    debug_id, code_id = debug_id_and_code_id(match.group(4))
+    debug_id, code_id = debug_id_and_code_id(match.group(4)) if match.group(4) != "(null)" else ("", "")
     image = pb.Image(type=pb.IMAGE_TYPE_MACHO, debug_id=debug_id, code_id=code_id, arch=arch)
     image.code_file = path if path not in _UNKNOWN else name
     image.image_addr = start

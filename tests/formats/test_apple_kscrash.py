@@ -94,6 +94,8 @@ def test_kscrash_json_and_text_agree(corpus: Path, name: str) -> None:
     assert json_exception.mechanism.mach_exception.exception == text_exception.mechanism.mach_exception.exception
     assert json_exception.mechanism.fault_address == text_exception.mechanism.fault_address
     assert {image.debug_id for image in from_json.images} >= {image.debug_id for image in from_text.images if image.debug_id}
+    # The text lists an image without a UUID as "<(null)>"; the list goes on after it.
+    assert [(image.image_addr, image.code_file) for image in from_text.images] == [(image.image_addr, image.code_file) for image in from_json.images]
     assert (from_json.app.bundle_id, from_json.device.model, from_json.os.version) == (
         from_text.app.bundle_id,
         from_text.device.model,
