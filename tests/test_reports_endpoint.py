@@ -6,6 +6,7 @@ import gzip
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,31 @@ def test_send_command_names_missing_settings(server: Server, tmp_path: Path) -> 
     assert "--url" in result.stderr
     assert "--project" in result.stderr
     assert "--key" in result.stderr
+
+
+def test_same_event_id_in_two_projects(server: Server, project: dict[str, Any]) -> None:
+    other = server.create_project("reports-ios-copy", "apple")
+    event = sample_events.ios_native_event()
+    body = json.dumps(event).encode()
+    for target in (project, other):
+        response = httpx.post(f"{server.base_url}/api/v1/projects/{target['slug']}/reports", content=body, headers={"X-Shindan-Key": target["public_key"]})
+        assert response.status_code == 200, response.text
+    first = server.wait_for_event(project["read"], event["event_id"])
+    scoped = server.cli("token", "create", "--scope", "project:read", "--project", other["slug"])
+    with server.client(scoped) as client:
+        stored = None
+        for _ in range(300):
+            answer = client.get(f"/api/v1/events/{event['event_id']}")
+            if answer.status_code == 200:
+                stored = answer.json()
+                break
+            time.sleep(0.1)
+        assert stored is not None, f"the other project's event was not readable with its own token: {answer.status_code} {answer.text} {server.job_errors()}"
+        assert stored["project_id"] == other["id"]
+        by_path = client.get(f"/api/v1/projects/{other['slug']}/events/{event['event_id']}")
+        assert by_path.status_code == 200
+        assert by_path.json()["project_id"] == other["id"]
+    with server.client(project["read"]) as client:
+        chosen = client.get(f"/api/v1/events/{event['event_id']}", params={"project": other["slug"]})
+    assert chosen.json()["project_id"] == other["id"]
+    assert first["project_id"] == project["id"]

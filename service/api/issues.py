@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from service.api.auth import authorize_project, require, runtime_of
+from service.accounts import TokenGrant
+from service.api.auth import authorize_project, grant_of, project_by_slug, require, runtime_of
 from service.api.render import render_event, render_issue
 from service.clock import utc_now
 from service.db.models import Event, Issue
@@ -145,20 +146,43 @@ async def issue_events(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(load))
 
 
-async def event_detail(request: Request) -> JSONResponse:
-    raw = request.path_params["event_id"].replace("-", "").lower()
-    with Session(runtime_of(request).engine) as session:
-        event = session.exec(select(Event).where(Event.event_id == raw)).first()
-    if event is None:
-        require(request, "project:read")
-        raise HTTPException(404, f"event {raw} not found")
-    require(request, "project:read", event.project_id)
-    return JSONResponse(await run_in_threadpool(render_event, event))
+def _read_grant(request: Request) -> TokenGrant:
+    """Return the credentials if they may read some project; which one is checked per event."""
+    grant = grant_of(request)
+    if grant is None:
+        raise HTTPException(401, "missing or invalid credentials: send 'Authorization: Bearer <token>'")
+    if not grant.allows("project:read", grant.project_id):
+        raise HTTPException(403, "this token lacks the 'project:read' scope")
+    return grant
 
+
+async def event_detail(request: Request) -> JSONResponse:
+    """Return an event by id; ``?project=SLUG`` chooses when several projects hold the same id.
+
+    Ids from crash files (an .ips incident id) are the same in every project
+    the file is sent to, so without ``?project=`` the first event the
+    credentials may read is returned.
+    """
+    raw = request.path_params["event_id"].replace("-", "").lower()
+    grant = _read_grant(request)
+    slug = request.query_params.get("project") or request.path_params.get("slug")
+    project_id = project_by_slug(request, slug).id if slug else None
+    statement = select(Event).where(Event.event_id == raw).order_by(col(Event.project_id))
+    if project_id is not None:
+        statement = statement.where(Event.project_id == project_id)
+    with Session(runtime_of(request).engine) as session:
+        events = session.exec(statement.limit(50)).all()
+    readable = [event for event in events if grant.allows("project:read", event.project_id)]
+    if not readable:
+        if events:
+            raise HTTPException(403, "this token lacks the 'project:read' scope for this project")
+        raise HTTPException(404, f"event {raw} not found")
+    return JSONResponse(await run_in_threadpool(render_event, readable[0]))
 
 routes = [
     Route("/api/v1/projects/{slug}/issues", list_issues, methods=["GET"]),
     Route("/api/v1/issues/{issue_id:int}", issue_detail, methods=["GET", "PATCH"]),
     Route("/api/v1/issues/{issue_id:int}/events", issue_events, methods=["GET"]),
     Route("/api/v1/events/{event_id}", event_detail, methods=["GET"]),
+    Route("/api/v1/projects/{slug}/events/{event_id}", event_detail, methods=["GET"]),
 ]

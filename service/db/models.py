@@ -151,6 +151,8 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("project_id", "event_id", name="uq_event_id"),
         Index("ix_event_issue", "issue_id", "received_at"),
+        # Event ids are looked up without the project: the SDK shows users only the id.
+        Index("ix_event_event_id", "event_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id")
