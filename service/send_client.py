@@ -52,4 +52,5 @@ def _print_accepted(path: Path, answer: dict[str, object]) -> None:
     for report in reports:  # type: ignore[attr-defined]
         exception = report.get("exception") or {}
         summary = " ".join(part for part in (exception.get("type", ""), report.get("os", ""), report.get("device_model", "")) if part)
-        print(f"  event {report['event_id']}  {summary}")
+        repeat = "  (already stored: this file was sent before)" if report.get("already_stored") else ""
+        print(f"  event {report['event_id']}  {summary}{repeat}")

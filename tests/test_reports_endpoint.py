@@ -123,6 +123,9 @@ def test_same_file_twice_is_stored_once(server: Server, project: dict[str, Any],
     assert first.status_code == second.status_code == 200
     assert first.json()["id"] == second.json()["id"]
     stored = server.wait_for_event(project["read"], first.json()["id"])
+    third = post_report(server, project, body)
+    assert third.json()["reports"][0]["already_stored"] is True
+    assert first.json()["reports"][0]["already_stored"] is False
     with server.client(project["read"]) as client:
         issue = client.get(f"/api/v1/issues/{stored['issue_id']}").json()
         events = client.get(f"/api/v1/issues/{stored['issue_id']}/events").json()

@@ -13,16 +13,18 @@ import hashlib
 import logging
 import uuid
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from service.clock import utc_now
+from service.db.models import Event
 from service.formats import registry
 from service.formats.errors import InvalidPayload, UnsupportedReport
 from service.formats.prepared import PREPARED_REPORT
@@ -43,17 +45,19 @@ logger = logging.getLogger("shindan.ingest")
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass(frozen=True)
+@dataclass
 class AcceptedReport:
     event_id: str
     format: str
     reports: list[pb.CrashReport]
+    # Event ids of the project that were already stored before this request.
+    already_stored: set[str] = field(default_factory=set)
 
     def as_json(self) -> dict[str, object]:
         return {
             "id": self.event_id,
             "format": self.format,
-            "reports": [summarize(report) for report in self.reports],
+            "reports": [{**summarize(report), "already_stored": report.event_id in self.already_stored} for report in self.reports],
         }
 
 
@@ -134,6 +138,13 @@ def pending_payloads(project_id: int, body: bytes, accepted: AcceptedReport, rec
     return [PendingPayload(project_id, PREPARED_REPORT, report.event_id, report.SerializeToString(), received_at) for report in accepted.reports]
 
 
+def stored_event_ids(runtime: Runtime, project_id: int, event_ids: list[str]) -> set[str]:
+    """Return which of ``event_ids`` the project already has, so the sender learns a file was a repeat."""
+    with runtime.engine.connect() as connection:
+        rows = connection.execute(select(Event.event_id).where(Event.project_id == project_id, col(Event.event_id).in_(event_ids)))
+        return {row.event_id for row in rows}
+
+
 async def accept_report(
     runtime: Runtime, request: Request, project_id: int, body: bytes, requested_format: str | None, proguard_uuids: list[str] | None = None
 ) -> AcceptedReport:
@@ -153,6 +164,7 @@ async def accept_report(
         raise IngestRejected(400, reason, error.message) from None
     if proguard_uuids:
         add_mappings(accepted, proguard_uuids)
+    accepted.already_stored = await run_in_threadpool(stored_event_ids, runtime, project_id, [report.event_id for report in accepted.reports])
     check_capacity(runtime)
     await commit(runtime, pending_payloads(project_id, body, accepted, received_at, prepared=bool(proguard_uuids)))
     COUNTERS.inc("shindan_ingest_accepted_total", item_type="report")

@@ -14,7 +14,7 @@ from service.api.auth import runtime_of
 from service.db.models import Event, Job, Project, RawPayload, User
 from service.formats import registry
 from service.ingest.errors import IngestRejected
-from service.ingest.reports import accept_report, summarize
+from service.ingest.reports import accept_report
 from web.errors import WebError
 from web.labels import N_
 from web.rendering import make_ui, render
@@ -58,7 +58,7 @@ async def upload_submit(request: Request, user: User) -> Response:
         # The detail names the parser's finding in English, the language of the API.
         message = ui.gettext("The file was not accepted: %(detail)s") % {"detail": rejected.detail}
         return render(ui, "report_upload.html", _form_context(project, message, requested or ""), status_code=rejected.status)
-    context = {"project": project, "format": accepted.format, "reports": [summarize(report) for report in accepted.reports]}
+    context = {"project": project, "format": accepted.format, "reports": accepted.as_json()["reports"]}
     return render(ui, "report_uploaded.html", context)
 
 
