@@ -167,10 +167,10 @@ class JavaFrames:
             ]
         method = mapper.remap_method(frame.module, frame.function)
         if method is not None:
-            return [_remapped_frame(frame, method[0], method[1], 0, None, False)]
+            return [_remapped_frame(frame, method[0], method[1], None, None, False)]
         class_name = mapper.remap_class(frame.module)
         if class_name is not None:
-            return [_remapped_frame(frame, class_name, frame.function, 0, None, False)]
+            return [_remapped_frame(frame, class_name, frame.function, None, None, False)]
         return []
 
     def _first_chain(
@@ -194,7 +194,7 @@ class JavaFrames:
 
 
 def _remapped_frame(
-    frame: pb.Frame, class_name: str, method: str, line: int, source_file: str | None, inlined: bool
+    frame: pb.Frame, class_name: str, method: str, line: int | None, source_file: str | None, inlined: bool
 ) -> pb.Frame:
     remapped = pb.Frame()
     remapped.CopyFrom(frame)
@@ -202,7 +202,10 @@ def _remapped_frame(
         remapped.raw_function = f"{frame.module}.{frame.function}"
     remapped.module = class_name
     remapped.function = method
-    if line > 0:
+    # A remapped frame gets the mapping's line, even 0: the obfuscated line number
+    # counts positions in the obfuscated method and means nothing in the original one.
+    # Only the class-or-method fallbacks (line None) keep what the frame had.
+    if line is not None:
         remapped.lineno = line
     filename = _source_file_name(frame, class_name, source_file)
     if filename != frame.filename:

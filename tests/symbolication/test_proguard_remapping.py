@@ -239,3 +239,22 @@ def test_mapping_blob_unreadable(symbolicator: Symbolicator, debug_files: DebugF
     assert report.images[0].status == pb.IMAGE_STATUS_MALFORMED
     assert "not in the symbol store" in report.images[0].status_detail
     assert result.malformed == [("proguard", mapping_id)]
+
+
+def test_synthesized_caller_gets_mapping_line(symbolicator: Symbolicator, debug_files: DebugFileIndex, corpus: Path) -> None:
+    """C004: the lambda's synthesized onMenuItemClick has line 0 in the mapping, not the obfuscated 28."""
+    found = debug_files.upload_path(corpus / "C004-rustproguard-callback.mapping.txt")
+    report = java_report([found[0].debug_id], [("io.sentry.samples.instrumentation.ui.g", "onMenuItemClick", 28, "SourceFile")])
+
+    symbolicator.symbolicate(report)
+
+    frames = list(report.threads[0].frames)
+    assert [(frame.module, frame.function, frame.lineno) for frame in frames] == [
+        ("io.sentry.samples.instrumentation.ui.EditActivity", "onCreate$lambda$1", 37),
+        (
+            "io.sentry.samples.instrumentation.ui.EditActivity$$InternalSyntheticLambda$1$ebaa538726b99bb77e0f5e7c86443911af17d6e5be2b8771952ae0caa4ff2ac7$0",
+            "onMenuItemClick",
+            0,
+        ),
+    ]
+    assert frames[0].filename == "EditActivity.java"
