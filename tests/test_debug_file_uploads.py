@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -211,3 +212,41 @@ def test_streamed_upload_over_limit(small_limit_server: Server, corpus: Path) ->
     assert "limit of 4096 bytes" in response.json()["detail"]
     assert stored_files(server, "staging/*") == []
     assert stored_files(server, "blobs/*/*") == []
+
+
+def test_late_symbol_map_resolves_stored_crash(server: Server) -> None:
+    """A crash symbolicated with a bitcode dSYM shows hidden names until its BCSymbolMap arrives, then is fixed."""
+    created = server.create_project("bitcode-late", "apple")
+    project = {**created, "read": server.token("project:read"), "upload": server.token("symbols:write")}
+    expected = json.loads((BITCODE / "expected.json").read_text())
+    symbol_map = BITCODE / f"{expected['original_uuid'].upper()}.bcsymbolmap"
+    assert post_file(server, project, "Vault.app.dSYM.zip", (BITCODE / "Vault.app.dSYM.zip").read_bytes()).status_code == 200
+
+    image_addr = int(expected["image_addr"], 16)
+    address = image_addr + int(expected["crash"]["relative_address"], 16)
+    code_file = "/private/var/containers/Bundle/Application/0F5B3C1E-0000-0000-0000-000000000000/Vault.app/Vault"
+    event = {
+        "platform": "cocoa",
+        "exception": {"values": [{"type": "EXC_BREAKPOINT", "stacktrace": {"frames": [{"instruction_addr": hex(address)}]}}]},
+        "debug_meta": {"images": [{"type": "macho", "code_file": code_file, "debug_id": expected["dsym_uuid"], "image_addr": hex(image_addr), "image_size": int(expected["image_size"], 16), "arch": "arm64"}]},
+    }
+    before = send_event(server, project, event)
+    [frame] = before["exceptions"][0]["frames"]
+    assert "__hidden#" in (frame["raw_function"] or "")
+    with server.client(project["read"]) as client:
+        assert client.get(f"/api/v1/projects/{project['slug']}/symbols/status").json()["events_waiting"] == 1
+
+    assert post_file(server, project, f"BCSymbolMaps/{symbol_map.name}", symbol_map.read_bytes()).status_code == 200
+
+    original = expected["crash"]["original_frames"][0]
+    deadline = time.monotonic() + 60
+    with server.client(project["read"]) as client:
+        while time.monotonic() < deadline:
+            after = client.get(f"/api/v1/events/{before['event_id']}", params={"project": project["slug"]}).json()
+            [frame] = after["exceptions"][0]["frames"]
+            if frame["function"] == original["function"]:
+                break
+            time.sleep(0.2)
+        status = client.get(f"/api/v1/projects/{project['slug']}/symbols/status").json()
+    assert (frame["function"], frame["abs_path"], frame["lineno"]) == (original["function"], original["file"], original["line"])
+    assert status["events_waiting"] == 0

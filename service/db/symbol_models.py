@@ -38,7 +38,8 @@ class EventSymbolWait(SQLModel, table=True):
     """An event whose stored report lacks symbols from the debug file or mapping ``debug_id``.
 
     ``lookup`` is "native" or "proguard", the kinds the symbol index is searched by.
-    ``reason`` is "missing" (nothing uploaded) or "malformed" (the upload cannot be
+    ``reason`` is "missing" (nothing uploaded), "hidden" (a bitcode dSYM whose
+    BCSymbolMap is not uploaded) or "malformed" (the upload cannot be
     used). ``ready`` is set in the transaction that stores a debug file with this id,
     and the ``reprocess-symbols`` job re-symbolicates events with a ready row.
     """

@@ -23,6 +23,7 @@ from service.db.models import DebugFile, Job
 from service.db.symbol_models import EventSymbolWait, SymbolNeed
 from service.processing.jobs import REPROCESS_SYMBOLS
 from service.schema import crash_report_pb2 as pb
+from symbolication.bitcode import HIDDEN_MARKER
 from symbolication.in_app import is_native_image_in_app
 from symbolication.native import _image_debug_id as native_debug_id
 
@@ -43,7 +44,9 @@ class NeededImage:
     debug_id: str
     code_file: str
     in_app: bool
-    status: str  # found, missing or malformed
+    # found, missing or malformed; "hidden" for a found dSYM of a bitcode build whose
+    # frames still show __hidden#N_ names because its BCSymbolMap is not uploaded yet.
+    status: str
 
     @property
     def waits(self) -> bool:
@@ -54,6 +57,7 @@ class NeededImage:
 def needed_images(report: pb.CrashReport) -> list[NeededImage]:
     """List the images of a symbolicated report that were looked up, each debug id once."""
     in_app_image_addresses = {frame.image_addr for frame in _all_frames(report) if frame.in_app and frame.image_addr}
+    hidden_image_addresses = {frame.image_addr for frame in _all_frames(report) if frame.image_addr and HIDDEN_MARKER in frame.raw_function}
     needed: dict[str, NeededImage] = {}
     for image in report.images:
         status = _LOOKED_UP.get(image.status)
@@ -65,6 +69,8 @@ def needed_images(report: pb.CrashReport) -> list[NeededImage]:
         else:
             debug_id = native_debug_id(image)
             in_app = image.image_addr in in_app_image_addresses or is_native_image_in_app(image.code_file)
+            if status == "found" and image.image_addr in hidden_image_addresses:
+                status = "hidden"
             item = NeededImage(_NATIVE_KINDS.get(image.type, "native"), "native", debug_id, image.code_file[:500], in_app, status)
         if debug_id and debug_id not in needed:
             needed[debug_id] = item
