@@ -71,7 +71,7 @@ def test_uploaded_file_opens_its_issue(server: Server, project: dict[str, str], 
     page.set_input_files("input[name=file]", str(path))
     page.get_by_role("button", name="Upload").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Crash report accepted")
-    expect(page.locator("main")).to_contain_text("Read as sentry-event.")
+    expect(page.locator("main")).to_contain_text("Read as sentry-event. It contains 1 report.")
     row = page.locator(f"tr[data-event='{event_id}']")
     expect(row).to_contain_text("iPhone")
     row.get_by_role("link").click()
@@ -92,6 +92,17 @@ def test_rejected_file_shows_reason_in_japanese(server: Server, project: dict[st
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("ファイルは受け付けられませんでした")
     expect(alert).to_contain_text("not a supported crash report format")
+
+
+def test_accepted_page_in_japanese(server: Server, project: dict[str, str], japanese: BrowserContext, tmp_path: Path) -> None:
+    path, _event_id = crash_file(tmp_path)
+    page = japanese.new_page()
+    log_in(page, server, "uploader@example.com")
+    page.goto(f"{server.base_url}/projects/{SLUG}/reports/new")
+    page.set_input_files("input[name=file]", str(path))
+    page.get_by_role("button", name="アップロード").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("クラッシュレポートを受け付けました")
+    expect(page.locator("main")).to_contain_text("1 件のレポートが含まれています。")
 
 
 def test_viewer_cannot_upload(server: Server, project: dict[str, str], tmp_path: Path) -> None:
