@@ -110,7 +110,8 @@ def test_bearer_token_needs_write_scope(server: Server, project: dict[str, Any])
     url = f"{server.base_url}/api/v1/projects/{project['slug']}/reports"
     read_only = httpx.post(url, content=body, headers={"Authorization": f"Bearer {project['read']}"})
     writer = httpx.post(url, content=body, headers={"Authorization": f"Bearer {project['write']}"})
-    assert read_only.status_code == 401
+    assert read_only.status_code == 403
+    assert "project:write" in read_only.json()["detail"]
     assert writer.status_code == 200, writer.text
 
 

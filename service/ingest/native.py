@@ -47,6 +47,8 @@ async def authenticate_project(request: Request, slug: str) -> int:
         grant = await run_in_threadpool(grant_of, request)
     except HTTPException:
         grant = None
-    if grant is None or project_id is None or not grant.allows("project:write", project_id):
+    if grant is None or project_id is None:
         raise unauthorized()
+    if not grant.allows("project:write", project_id):
+        raise IngestRejected(403, "auth", f"this token lacks the 'project:write' scope for project {slug!r}")
     return project_id
