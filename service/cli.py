@@ -243,10 +243,29 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except Exception as error:
+        if _is_missing_schema(error):
+            settings = _settings()
+            where = f"data directory {settings.data_dir.resolve()}" if settings.is_sqlite else "SHINDAN_DATABASE_URL"
+            print(
+                f"error: the database ({where}) has no Shindan tables. Run `shindan migrate`, or run this command "
+                "with the server's SHINDAN_DATA_DIR or SHINDAN_DATABASE_URL (the default data directory is ./data).",
+                file=sys.stderr,
+            )
+            return 2
         if not _is_user_error(error):
             raise
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+def _is_missing_schema(error: Exception) -> bool:
+    """Tell "this database was never migrated" (SQLite: no such table; PostgreSQL: undefined table) from other errors."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    if not isinstance(error, (OperationalError, ProgrammingError)):
+        return False
+    text = str(error.orig) if error.orig is not None else str(error)
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 def _is_user_error(error: Exception) -> bool:
