@@ -50,7 +50,7 @@ def main() -> None:
     send = f"curl -sS -H 'Content-Type: application/x-sentry-envelope' --data-binary @{shlex.quote(str(DEMO_EVENT))} {shlex.quote(envelope_url)}"
     print(f"\nShindan UI:   {settings.base_url}/")
     print(f"Login:        {ADMIN_EMAIL}, password in {password_file}")
-    print(f"Demo DSN:     {project.dsn}")
+    print(f"Demo project: {project.slug} (DSN {project.dsn})")
     print(f"Send a crash: {send}\n")
     engine.dispose()
 
