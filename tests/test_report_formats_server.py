@@ -9,6 +9,7 @@ README gives.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +63,19 @@ def accept(server: Server, project: dict[str, Any], path: Path, expected_format:
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["format"] == expected_format
-    return [server.wait_for_event(project["read"], report["event_id"]) for report in answer["reports"]]
+    return [wait_for_project_event(server, project, report["event_id"]) for report in answer["reports"]]
+
+
+def wait_for_project_event(server: Server, project: dict[str, Any], event_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll the project's copy of an event: the same file sent to two projects gives both the same id."""
+    deadline = time.monotonic() + timeout
+    with server.client(project["read"]) as client:
+        while time.monotonic() < deadline:
+            response = client.get(f"/api/v1/projects/{project['slug']}/events/{event_id}")
+            if response.status_code == 200:
+                return response.json()  # type: ignore[no-any-return]
+            time.sleep(0.1)
+    raise AssertionError(f"event {event_id} of {project['slug']} was not processed within {timeout}s; job errors: {server.job_errors()}")
 
 
 def crashed_thread(event: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +116,36 @@ def test_apple_fixture_reports_share_one_issue(server: Server, ios: dict[str, An
     """The same crash read from four formats is one issue: grouping reads only the CrashReport."""
     issues = {accept(server, ios, FIXTURES / "reports" / "apple" / name, format_name)[0]["issue_id"] for name, format_name in APPLE_FILES}
     assert len(issues) == 1
+
+
+def test_metrickit_crash_joins_the_ips_issue(server: Server, ios: dict[str, Any]) -> None:
+    """MetricKit names binaries without paths; its app frames must still count as in-app for grouping."""
+    [ips] = accept(server, ios, FIXTURES / "reports" / "apple" / "clinicapp-309.ips", "apple-ips")
+    events = accept(server, ios, FIXTURES / "reports" / "apple" / "clinicapp-metrickit.json", "metrickit")
+    crash = next(event for event in events if any(thread["crashed"] for thread in event["threads"]))
+    app_frames = [frame for frame in crashed_thread(crash)["frames"] if frame["in_app"]]
+    assert [(frame["raw_function"], frame["abs_path"], frame["lineno"]) for frame in app_frames] == ios_expected_frames()
+    assert crash["issue_id"] == ips["issue_id"]
+
+
+def test_metrickit_crash_waits_for_late_dsym(server: Server) -> None:
+    project = server.create_project("formats-ios-late", "apple")
+    token = server.token("symbols:write", "project:read")
+    project = {**project, "read": token}
+    events = accept(server, project, FIXTURES / "reports" / "apple" / "clinicapp-metrickit.json", "metrickit")
+    crash = next(event for event in events if any(thread["crashed"] for thread in event["threads"]))
+    assert crash["symbolication"] != "complete"
+    upload(server, token, project["slug"], FIXTURES / CLINIC_APP["debug_files"][0]["zip"])
+    deadline = time.monotonic() + 60
+    with server.client(token) as client:
+        while time.monotonic() < deadline:
+            response = client.get(f"/api/v1/events/{crash['event_id']}", params={"project": project["slug"]})
+            assert response.status_code == 200, response.text
+            after = response.json()
+            if after["symbolication"] == "complete" or symbolicated(crashed_thread(after)["frames"]):
+                break
+            time.sleep(0.2)
+    assert symbolicated(crashed_thread(after)["frames"]) == ios_expected_frames()
 
 
 def test_metrickit_fixture_gives_crash_and_hang(server: Server, ios: dict[str, Any]) -> None:

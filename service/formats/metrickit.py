@@ -304,8 +304,17 @@ def _load_address(binary: _Binary, report: pb.CrashReport) -> int | None:
     return load_address
 
 
+# Where the dyld shared cache starts on arm64 iOS and macOS (0x180000000): system
+# libraries load from the cache at or above it, the app's executable and embedded
+# frameworks below it. MetricKit gives binary names but no paths, so the path lists
+# that mark in-app images elsewhere cannot tell the app from the system here.
+_SHARED_CACHE_START = 0x1_8000_0000
+
+
 def _frame(item: _TreeFrame, load_address: int | None) -> pb.Frame:
     frame = pb.Frame(package=item.binary_name, platform="native")
+    if load_address:
+        frame.in_app = load_address < _SHARED_CACHE_START
     if item.address is not None and load_address is not None:
         frame.instruction_addr = item.address
         frame.image_addr = load_address
