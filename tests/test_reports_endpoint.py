@@ -192,3 +192,11 @@ def test_same_event_id_in_two_projects(server: Server, project: dict[str, Any]) 
         chosen = client.get(f"/api/v1/events/{event['event_id']}", params={"project": other["slug"]})
     assert chosen.json()["project_id"] == other["id"]
     assert first["project_id"] == project["id"]
+
+
+def test_internal_formats_cannot_be_requested(server: Server, project: dict[str, Any]) -> None:
+    response = post_report(server, project, b"\x0a\x20" + b"0" * 32, params={"format": "prepared-report"})
+    assert response.status_code == 400
+    detail = response.json()["detail"]
+    assert "unknown format 'prepared-report'" in detail
+    assert "sentry-event+apple-crash" not in detail

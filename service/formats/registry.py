@@ -68,13 +68,13 @@ def detect_format(body: bytes) -> str:
     for format_ in FORMATS.values():
         if format_.sniffer and _load(format_.sniffer)(body):
             return format_.name
-    raise UnknownFormat("the body is not a supported crash report format; supported: " + ", ".join(FORMATS) + " (pass ?format= to choose one)")
+    raise UnknownFormat("the body is not a supported crash report format; supported: " + ", ".join(names()) + " (pass ?format= to choose one)")
 
 
 def converter_for(name: str) -> Converter:
     format_ = FORMATS.get(name)
     if format_ is None:
-        raise UnknownFormat(f"unknown format {name!r}; supported: " + ", ".join(FORMATS))
+        raise UnknownFormat(f"unknown format {name!r}; supported: " + ", ".join(names()))
     return _load(format_.converter)  # type: ignore[no-any-return]
 
 

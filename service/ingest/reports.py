@@ -153,7 +153,7 @@ async def accept_report(
     if len(body) > settings.max_report_bytes:
         raise too_large("crash report", "max_report_bytes", settings.max_report_bytes)
     body = unwrap_gzip(body, settings.max_report_bytes)
-    if requested_format is not None and requested_format not in registry.FORMATS:
+    if requested_format is not None and requested_format not in registry.names():
         raise invalid_payload(f"unknown format {requested_format!r}; supported: {', '.join(registry.names())}")
     received_at = utc_now()
     try:
