@@ -16,6 +16,7 @@ UUID. Frame statuses:
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from symbolic.proguard import JavaStackFrame
@@ -105,6 +106,36 @@ class JavaFrames:
             if original:
                 _set_exception_class(exception, original)
                 return
+
+    def remap_class_name(self, class_name: str) -> str | None:
+        """Return the original name of an obfuscated class, or None when no mapping knows it."""
+        if not self._proguard_images or not class_name:
+            return None
+        for state in self._mapping_states():
+            if state.mapping is not None:
+                original = state.mapping.mapper.remap_class(class_name)
+                if original:
+                    return str(original)
+        return None
+
+    def remap_locks(self, report: pb.CrashReport) -> None:
+        """Remap the monitor classes of an ANR trace's locks, and those names in the exception value.
+
+        An ANR trace names the lock the main thread waits for by its class, and
+        the ANR converter writes that class into the exception value, which
+        becomes the issue title.
+        """
+        renamed: dict[str, str] = {}
+        for thread in report.threads:
+            locks = [*thread.held_locks, *([thread.waiting_on] if thread.HasField("waiting_on") else [])]
+            for lock in locks:
+                original = renamed.get(lock.class_name) or self.remap_class_name(lock.class_name)
+                if original:
+                    renamed[lock.class_name] = original
+                    lock.class_name = original
+        for exception in report.exceptions:
+            for obfuscated, original in renamed.items():
+                exception.value = re.sub(rf"(?<![\w.$]){re.escape(obfuscated)}(?![\w$])", original, exception.value)
 
     def finish(self) -> None:
         """Set image statuses and add a note about frames that matched several methods."""

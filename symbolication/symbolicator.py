@@ -41,6 +41,7 @@ class Symbolicator:
         for exception in report.exceptions:
             _symbolicate_frames(exception.frames, {}, native, java, result)
             java.remap_exception(exception)
+        java.remap_locks(report)
 
         native.finish()
         java.finish()

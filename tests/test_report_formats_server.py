@@ -286,6 +286,9 @@ def test_anr_deobfuscated_with_named_mapping(server: Server, android: dict[str, 
     ]
     assert app_frames == java["exceptions"][1]["frames"]
     assert event["source_format"] == "anr"
+    assert main["waiting_on"]["class_name"] == "jp.clinic.app.AppointmentBook"
+    assert "waiting for jp.clinic.app.AppointmentBook held by thread 14" in event["exceptions"][0]["value"]
+    assert "jp.clinic.app.AppointmentBook" in event["title"]
 
 
 def test_invalid_proguard_uuid_is_rejected(server: Server, android: dict[str, Any]) -> None:
