@@ -132,9 +132,9 @@ def expected_ios_frames() -> list[tuple[str, str, int]]:
 def unresolved_on_project_list(server: Server, slug: str) -> int:
     """Read the project's "Unresolved issues" cell from the web project list."""
     email = f"lister-{slug}@example.com"
-    if email not in LISTERS:
+    if (server.base_url, email) not in LISTERS:
         create_user(server, email, "viewer")
-        LISTERS.add(email)
+        LISTERS.add((server.base_url, email))
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         http_login(client, email)
         page = client.get("/").text
@@ -143,7 +143,7 @@ def unresolved_on_project_list(server: Server, slug: str) -> int:
     return int(row.group(1).replace(",", ""))
 
 
-LISTERS: set[str] = set()
+LISTERS: set[tuple[str, str]] = set()  # (server, e-mail) of viewers already created
 
 
 def same_time(left: str, right: str) -> bool:
@@ -333,6 +333,8 @@ def test_corpus_objc_crash_symbolicated_late(server: Server, corpus: Path, recei
     assert redirect.status_code == 308
     assert redirect.headers["location"] == f"/api/v1/issues/{after['issue_id']}"
     receiver.wait_for(1)
+    # The receiver sees the request before the notifier commits its delivery.
+    wait_until("the alert to be marked delivered", lambda: "delivered" in [row["status"] for row in alert_rows(server, project["channel_id"])])
     assert [row["status"] for row in alert_rows(server, project["channel_id"])].count("delivered") == 1
     needed = {entry["debug_id"]: entry for entry in get_json(server, project["read"], f"/api/v1/projects/{project['slug']}/symbols/needed")["needed"]}
     assert all(needed[debug_id]["available"] for debug_id in crashprobe_ids)
