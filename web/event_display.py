@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from service.devices.names import describe_model
 from web.formatting import format_bytes, format_datetime, format_hex
 from web.labels import N_
 
@@ -58,7 +59,7 @@ def app_section(app: dict[str, Any], translate: Translate) -> Section:
 
 def device_section(device: dict[str, Any], translate: Translate) -> Section:
     pairs = [
-        (N_("Model"), device.get("model")),
+        (N_("Model"), describe_model(device["model"]) if device.get("model") else None),
         (N_("Model ID"), device.get("model_id")),
         (N_("Manufacturer"), device.get("manufacturer")),
         (N_("Brand"), device.get("brand")),
@@ -179,3 +180,4 @@ def breadcrumbs(event: dict[str, Any], translate: Translate) -> list[Breadcrumb]
             )
         )
     return shaped
+

@@ -68,3 +68,9 @@ def marketing_name(model: str) -> str:
     identifier stays as it is until the table gets a row for it.
     """
     return known_name(model) or model.strip()
+
+
+def describe_model(model: str) -> str:
+    """Return "iPhone 14 Pro (iPhone15,2)" where a table names the model, else the model as sent."""
+    name = marketing_name(model)
+    return f"{name} ({model.strip()})" if model and name != model.strip() else model

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from service.devices.names import ANDROID_TABLE, APPLE_IDENTIFIER, APPLE_TABLE, known_name, marketing_name, read_table
+from service.devices.names import ANDROID_TABLE, APPLE_IDENTIFIER, APPLE_TABLE, describe_model, known_name, marketing_name, read_table
 from tests.server import REPO
 
 # Apple hardware identifiers as they appear in crash files and events (hw.machine).
@@ -133,3 +133,9 @@ def test_test_suite_models_resolve() -> None:
 
 # Identifiers that tests use to check the fallback for models no table lists.
 _DELIBERATELY_UNKNOWN = {"iPhone99,1"}
+
+
+def test_describe_model_shows_both_names() -> None:
+    assert describe_model("iPhone15,2") == "iPhone 14 Pro (iPhone15,2)"
+    assert describe_model("Pixel 7") == "Pixel 7"
+    assert describe_model("") == ""

@@ -124,7 +124,7 @@ def test_crash_read_and_resolved(server: Server, crash: Crash, english: BrowserC
     expect(page.locator("table.grouping-parts")).to_contain_text("exception type")
     expect(page.locator("table.grouping-parts")).to_contain_text("in-app frame")
     expect(page.locator("table.breadcrumbs")).to_contain_text("confirmButton tapped")
-    expect(page.locator(".context-grid")).to_contain_text("iPhone15,2")
+    expect(page.locator(".context-grid")).to_contain_text("iPhone 14 Pro (iPhone15,2)")
     expect(page.locator("table.event-picker").first).to_contain_text("iPhone 14 Pro (iPhone15,2)")
 
     json_link = page.get_by_role("link", name="Event JSON")

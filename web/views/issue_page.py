@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from service.accounts import TokenGrant
 from service.api.auth import runtime_of
 from service.api.render import render_event, render_issue
-from service.devices.names import marketing_name
+from service.devices.names import describe_model
 from service.clock import utc_now
 from service.db.models import Event, Issue, Project, User
 from service.issues import STATUSES, ForbiddenTransition, change_status, check_transition
@@ -57,12 +57,6 @@ def normalize_event_id(raw: str) -> str:
     return raw.replace("-", "").strip().lower()
 
 
-def device_label(model: str) -> str:
-    """Show a device as "iPhone 14 Pro (iPhone15,2)", or the model alone when no table names it."""
-    name = marketing_name(model)
-    return f"{name} ({model})" if model and name != model.strip() else model
-
-
 def load_issue(request: Request, issue_id: int, event_id: str | None) -> IssueData:
     with Session(runtime_of(request).engine) as session:
         issue = session.get(Issue, issue_id)
@@ -73,7 +67,7 @@ def load_issue(request: Request, issue_id: int, event_id: str | None) -> IssueDa
         events = session.exec(
             select(Event).where(Event.issue_id == issue_id).order_by(col(Event.received_at).desc(), col(Event.id).desc()).limit(RECENT_EVENTS)
         ).all()
-        recent = [EventSummary(event.event_id, event.received_at, event.release, f"{event.os_name} {event.os_version}".strip(), device_label(event.device_model)) for event in events]
+        recent = [EventSummary(event.event_id, event.received_at, event.release, f"{event.os_name} {event.os_version}".strip(), describe_model(event.device_model)) for event in events]
         if event_id:
             wanted = normalize_event_id(event_id)
             selected = session.exec(select(Event).where(Event.project_id == issue.project_id, Event.event_id == wanted, Event.issue_id == issue_id)).first()
