@@ -36,6 +36,7 @@ class Settings:
     worker_threads: int = field(default=1, metadata={"doc": "processing threads per worker process"})
     worker_batch: int = field(default=32, metadata={"doc": "jobs one worker claims and processes per transaction"})
     symcache_memory_slots: int = field(default=64, metadata={"doc": "open SymCaches and mappings kept in memory"})
+    symcache_memory_bytes: int = field(default=2 * 1024 * 1024 * 1024, metadata={"doc": "bytes of open SymCaches (file sizes) and of mappings kept in memory, per cache and process"})
     webhook_timeout_s: float = field(default=10.0, metadata={"doc": "timeout of one alert delivery attempt"})
     outbox_max_attempts: int = field(default=8, metadata={"doc": "delivery attempts before an alert is marked failed"})
     outbox_backoff_s: float = field(default=5.0, metadata={"doc": "first retry delay; doubles per attempt"})

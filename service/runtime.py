@@ -80,7 +80,7 @@ def user_hash_key(settings: Settings) -> bytes:
 def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
     engine = engine or make_engine(settings)
     work_available = threading.Event()
-    symbol_store = SymbolStore(settings.data_dir / "symbols", max_open=settings.symcache_memory_slots)
+    symbol_store = SymbolStore(settings.data_dir / "symbols", max_open=settings.symcache_memory_slots, max_open_bytes=settings.symcache_memory_bytes)
     debug_files = DebugFileIndex(engine)
     services = PipelineServices(symbol_store, debug_files.find, user_hash_key(settings), timedelta(seconds=settings.symbols_grace_seconds))
     return Runtime(
