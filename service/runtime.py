@@ -82,7 +82,9 @@ def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
     work_available = threading.Event()
     symbol_store = SymbolStore(settings.data_dir / "symbols", max_open=settings.symcache_memory_slots, max_open_bytes=settings.symcache_memory_bytes)
     debug_files = DebugFileIndex(engine)
-    services = PipelineServices(symbol_store, debug_files.find, user_hash_key(settings), timedelta(seconds=settings.symbols_grace_seconds))
+    services = PipelineServices(
+        symbol_store, debug_files.find, user_hash_key(settings), timedelta(seconds=settings.symbols_grace_seconds), debug_files.sync_with_database
+    )
     return Runtime(
         settings=settings,
         engine=engine,

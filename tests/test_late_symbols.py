@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -410,3 +411,25 @@ def test_grace_skipped_when_symbols_present(grace_server: Server, receiver: Rece
     issue_id = server.wait_for_event(project["read"], send_event(server, project, sample_events.ios_native_event()))["issue_id"]
     receiver.wait_for(1)
     assert json.loads(receiver.requests[0][1])["issue"]["id"] == issue_id
+
+
+def test_crash_with_folded_signature_joins_real_issue(server: Server) -> None:
+    """A crash that still lacks symbols after a fold goes to the real issue, not the merged one."""
+    project = new_project(server, "late-join", "apple")
+    first = server.wait_for_event(project["read"], send_envelope_file(server, project, DEMO_ENVELOPE))
+    upload(server, project, DSYM_ZIP)
+    real = wait_for_new_issue(server, project, first["event_id"], first["issue_id"])
+    wait_for_idle_reprocessing(server, project)
+
+    # The same crash from another build whose dSYM was never uploaded groups like the unsymbolicated one did.
+    event = json.loads(DEMO_ENVELOPE.read_bytes().split(b"\n")[2])
+    event["event_id"] = uuid.uuid4().hex
+    for image in event["debug_meta"]["images"]:
+        if image["debug_id"].lower() == CLINIC_APP_DEBUG_ID:
+            image["debug_id"] = str(uuid.uuid4())
+    second = server.wait_for_event(project["read"], send_event(server, project, event))
+    assert second["issue_id"] == real["issue_id"]
+    assert issue_row(server, first["issue_id"])["count"] == 0
+    assert get_json(server, project["read"], f"/api/v1/issues/{real['issue_id']}")["count"] == 2
+    # The joining event's unsymbolicated names do not replace the real issue's title.
+    assert get_json(server, project["read"], f"/api/v1/issues/{real['issue_id']}")["title"] == real["title"]

@@ -38,6 +38,8 @@ class EventContext:
     grouping: GroupingResult | None = None
     # The serialized report after scrubbing and before symbolication; late symbols re-run from it.
     unsymbolicated: bytes | None = None
+    # Set when the event's signature is that of an issue late symbols merged away.
+    joined_merged_issue: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class PipelineServices:
     user_hash_key: bytes
     # How long the new-issue alert of a crash that lacks app symbols waits for them.
     symbols_grace: timedelta = timedelta(0)
+    # Called before each batch of events, to see debug files other processes stored.
+    refresh_debug_files: Callable[[], None] = lambda: None
 
 
 Step = Callable[[EventContext, PipelineServices], None]

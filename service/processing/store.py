@@ -196,9 +196,17 @@ def get_or_create_issue(connection: Connection, context: EventContext) -> tuple[
     if created_id is not None:
         return created_id, True, "unresolved"
     row = connection.execute(
-        select(Issue.id, Issue.status).where(Issue.project_id == context.project_id, Issue.fingerprint == grouping.fingerprint)
+        select(Issue.id, Issue.status, Issue.merged_into_id).where(Issue.project_id == context.project_id, Issue.fingerprint == grouping.fingerprint)
     ).one()
-    return row.id, False, row.status
+    if row.merged_into_id is None:
+        return row.id, False, row.status
+    # The signature of an issue that late symbols folded away: the event lacks
+    # the same symbols (or this worker has not seen the upload yet). It joins
+    # the real issue now and waits to be re-symbolicated like the others did.
+    target_id = reprocess.merge_target(connection, row.id) or row.merged_into_id
+    context.joined_merged_issue = True
+    status = connection.execute(select(Issue.status).where(Issue.id == target_id)).scalar_one()
+    return target_id, False, status
 
 
 def apply_issue_update(connection: Connection, update_: IssueUpdate) -> None:
@@ -216,9 +224,11 @@ def apply_issue_update(connection: Connection, update_: IssueUpdate) -> None:
         "user_count": Issue.user_count + update_.new_users,
         "last_seen": case((is_newer, newest_time), else_=Issue.last_seen),
         "first_seen": case((Issue.first_seen > oldest_time, oldest_time), else_=Issue.first_seen),
-        "title": case((is_newer, grouping.title[:500]), else_=Issue.title),
-        "culprit": case((is_newer, grouping.culprit[:500]), else_=Issue.culprit),
     }
+    # An event that joined through a folded signature still has unsymbolicated names.
+    if not newest.joined_merged_issue:
+        values["title"] = case((is_newer, grouping.title[:500]), else_=Issue.title)
+        values["culprit"] = case((is_newer, grouping.culprit[:500]), else_=Issue.culprit)
     if release:
         values["last_release"] = case((is_newer, release), else_=Issue.last_release)
     connection.execute(update(Issue).where(Issue.id == update_.issue_id).values(**values))  # type: ignore[arg-type]

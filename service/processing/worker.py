@@ -52,6 +52,7 @@ class Processor:
         return len(jobs)
 
     def _process_events(self, jobs: list[ClaimedJob]) -> None:
+        self.services.refresh_debug_files()
         payloads = self._load_payloads([job.payload_id for job in jobs if job.payload_id is not None])
         done: list[tuple[ClaimedJob, list[EventContext]]] = []
         failures: list[tuple[ClaimedJob, str, bool]] = []

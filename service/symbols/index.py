@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 
 from service.clock import utc_now
@@ -49,8 +49,8 @@ class DebugFileIndex:
     A burst of events naming a debug id that was never uploaded costs one query per
     CACHE_SECONDS instead of one per event. save_debug_files() drops the cached results
     for the ids it stores from every index of its process at once. Other processes
-    (the workers of `shindan serve`) see the file when their cached miss expires, so
-    CACHE_SECONDS bounds that staleness.
+    (the workers of `shindan serve`) call sync_with_database() before each batch, and
+    otherwise see the file when their cached miss expires, after CACHE_SECONDS at most.
     """
 
     def __init__(self, engine: Engine, ttl_seconds: float = CACHE_SECONDS, max_entries: int = CACHE_MAX_ENTRIES) -> None:
@@ -60,6 +60,7 @@ class DebugFileIndex:
         self._lock = threading.Lock()
         self._cache: OrderedDict[tuple[int, str, str], tuple[float, DebugFileRef | None]] = OrderedDict()
         self.queries = 0
+        self._newest_file_id = 0
         with _INDEXES_LOCK:
             _INDEXES.add(self)
 
@@ -80,6 +81,20 @@ class DebugFileIndex:
             while len(self._cache) > self._max_entries:
                 self._cache.popitem(last=False)
         return found
+
+    def sync_with_database(self) -> None:
+        """Drop every cached result when another process stored a debug file since the last call.
+
+        Workers call this once per batch: one query on the debug file table's
+        primary key, so an upload handled by `serve` reaches the next batch
+        instead of waiting for the cached misses to expire.
+        """
+        with self._engine.connect() as connection:
+            newest = connection.execute(select(func.max(DebugFile.id))).scalar_one_or_none() or 0
+        with self._lock:
+            if newest != self._newest_file_id:
+                self._newest_file_id = newest
+                self._cache.clear()
 
     def forget(self, project_id: int, debug_ids: Iterable[str] | None = None) -> None:
         """Drop cached results of a project, only those for `debug_ids` when given."""

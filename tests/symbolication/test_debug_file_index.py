@@ -15,6 +15,7 @@ from service.clock import utc_now
 from service.db.migrate import upgrade
 from service.db.models import DebugFile, Project
 from service.db.symbol_source_models import DebugIdMapping
+from service.symbols import index as index_module
 from service.symbols.index import DebugFileIndex, save_debug_files
 from symbolication import SymbolStore
 from symbolication.debug_files import DebugFileError, inspect_debug_file
@@ -142,3 +143,21 @@ def test_bcsymbolmap_found_through_uuid_mapping(engine: Engine, store: SymbolSto
     with engine.connect() as connection:
         mappings = connection.execute(select(DebugIdMapping.debug_id, DebugIdMapping.original_debug_id)).all()
     assert [tuple(row) for row in mappings] == [(expected["dsym_uuid"], expected["original_uuid"])]
+
+
+def test_sync_sees_file_saved_by_another_process(engine: Engine, store: SymbolStore, project_id: int, corpus: Path) -> None:
+    index = DebugFileIndex(engine)
+    # An index in a worker process is not in this process's registry, so saving does not reach it.
+    index_module._INDEXES.discard(index)
+    assert index.find(project_id, "native", BREAKPAD_TOOLS_ID) is None
+
+    found = inspect_debug_file((corpus / "C011-breakpad-tools-macos-crash.dsym.dwarf").read_bytes(), "crash")
+    save_debug_files(engine, store, project_id, found)
+    assert index.find(project_id, "native", BREAKPAD_TOOLS_ID) is None, "the cached miss is still in use"
+
+    index.sync_with_database()
+    assert index.find(project_id, "native", BREAKPAD_TOOLS_ID) is not None
+    queries = index.queries
+    index.sync_with_database()
+    index.find(project_id, "native", BREAKPAD_TOOLS_ID)
+    assert index.queries == queries, "an unchanged table keeps the cache"
