@@ -1,4 +1,4 @@
-"""Tests of the benchmark's own parts: the rewritten events, envelopes, percentiles, the table.
+"""Tests of the benchmark's own parts: the rewritten events, envelopes, percentiles, the table, session plans.
 
 Run with ``.venv/bin/python -m pytest bench/test_bench.py``. Nothing here times anything.
 """
@@ -10,6 +10,7 @@ import io
 import json
 import zipfile
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,12 @@ from bench.events import (
     rewrite_android,
     rewrite_ios,
 )
+from bench.late_symbols import is_idle, progress_samples
 from bench.loadgen import build_envelopes, percentile
 from bench.report import markdown_table
+from bench.sessions import PlannedSession, batch_bodies, compare_figures, expected_figures, plan_sessions, session_envelopes, updates_in_order
+from service.sessions import native as native_sessions
+from service.sessions import sentry as sentry_sessions
 
 GEN_EVENTS = FIXTURES.parent.parent / "shared" / "bench-peer" / "gen_events.py"
 
@@ -143,3 +148,93 @@ def test_table_takes_median_per_group() -> None:
 
 def test_events_dir_has_only_bench_events() -> None:
     assert sorted(path.name for path in Path(EVENTS_DIR).glob("*.json")) == sorted([IOS_FILE, ANDROID_FILE])
+
+
+def _planned_sessions() -> list[PlannedSession]:
+    return plan_sessions(400, installations=30, releases=3, hours=2, now=datetime(2026, 12, 4, 12, tzinfo=UTC))
+
+
+def test_session_plan_matches_expected_figures() -> None:
+    sessions = _planned_sessions()
+    figures = expected_figures(sessions)
+
+    assert len({session.session_id for session in sessions}) == 400
+    assert sum(counts["sessions"] for counts in figures.values()) == 400
+    assert sum(counts["crashed_sessions"] for counts in figures.values()) == sum(session.outcome == "crashed" for session in sessions)
+    assert sum(counts["users"] for counts in figures.values()) == len({session.installation_id for session in sessions})
+    for counts in figures.values():
+        assert counts["crashed_sessions"] <= counts["errored_sessions"] <= counts["sessions"]
+        assert counts["crashed_users"] <= counts["users"]
+
+
+def _listing(figures: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    listed = []
+    for release, counts in figures.items():
+        sessions_ratio = {"numerator": counts["sessions"] - counts["crashed_sessions"], "denominator": counts["sessions"]}
+        users_ratio = {"numerator": counts["users"] - counts["crashed_users"], "denominator": counts["users"]}
+        listed.append(
+            {
+                "release": release,
+                **counts,
+                "users_exact": True,
+                "crash_free_sessions": {**sessions_ratio, "value": round(sessions_ratio["numerator"] / sessions_ratio["denominator"], 6)},
+                "crash_free_users": {**users_ratio, "value": round(users_ratio["numerator"] / users_ratio["denominator"], 6)},
+            }
+        )
+    return listed
+
+
+def test_compare_figures_accepts_exact_counts() -> None:
+    figures = expected_figures(_planned_sessions())
+
+    assert compare_figures(figures, _listing(figures)) == []
+
+
+def test_compare_figures_names_each_difference() -> None:
+    figures = expected_figures(_planned_sessions())
+    listed = _listing(figures)
+    listed[0]["crashed_sessions"] += 1
+    listed[0]["crash_free_sessions"]["numerator"] -= 1
+    del listed[1]
+
+    problems = compare_figures(figures, listed)
+
+    assert f"{listed[0]['release']}: crashed_sessions is {listed[0]['crashed_sessions']}, expected {listed[0]['crashed_sessions'] - 1}" in problems
+    assert any(problem.startswith(f"{listed[0]['release']}: crash_free_sessions is") for problem in problems)
+    assert sum(problem.endswith(": not listed") for problem in problems) == 1
+
+
+def test_session_bodies_parse_like_server() -> None:
+    sessions = _planned_sessions()[:10]
+    updates = updates_in_order(sessions)
+    now = datetime(2026, 12, 4, 12, tzinfo=UTC)
+
+    for as_json, body_format in ((True, native_sessions.JSON_FORMAT), (False, native_sessions.PROTOBUF_FORMAT)):
+        bodies = batch_bodies(updates, 8, as_json)
+        parsed = [update for body in bodies for update in native_sessions.parse_session_batch(gzip.decompress(body), body_format)]
+        assert [(update.session_id, update.init, update.status) for update in parsed] == [
+            (session.session_id, init, "ok" if init else session.final_status()) for session, init in updates
+        ]
+        assert {update.attributes.release for update in parsed} == {session.release for session in sessions}
+    envelope_items = [gzip.decompress(body).split(b"\n")[2] for body in session_envelopes(updates, 1, "http://key@127.0.0.1:8110/1", now)]
+    parsed_items = [sentry_sessions.parse_session_item(item) for item in envelope_items]
+    assert [(update.session_id, update.distinct_id, update.errors) for update in parsed_items] == [
+        (session.session_id, session.installation_id, 0 if init else session.final_errors()) for session, init in updates
+    ]
+
+
+def test_progress_samples_thin_to_interval() -> None:
+    status = {"reprocess_jobs_pending": 1, "events_waiting": 5, "events_ready": 5}
+    samples = [(10.0 + step * 0.2, status) for step in range(12)]
+
+    thinned = progress_samples(samples, 10.0, 1.0)
+
+    assert [sample["s"] for sample in thinned] == [0.0, 1.0, 2.0, 2.2]
+    assert thinned[0]["events_waiting"] == 5
+
+
+def test_status_idle_needs_all_zero() -> None:
+    assert is_idle({"reprocess_jobs_pending": 0, "events_waiting": 0, "events_ready": 0})
+    assert not is_idle({"reprocess_jobs_pending": 1, "events_waiting": 0, "events_ready": 0})
+    assert not is_idle({"reprocess_jobs_pending": 0, "events_waiting": 3, "events_ready": 0})
+    assert not is_idle({"reprocess_jobs_pending": 0, "events_waiting": 0, "events_ready": 3})
