@@ -227,6 +227,26 @@ def test_only_stripped_library_is_uploaded_with_warning(server: Server, tokens: 
     assert [item["features"] for item in listed(server, tokens["read"], project)] == [["symtab", "unwind"]]
 
 
+def test_unstripped_library_replaces_stripped_upload(server: Server, tokens: dict[str, str], tmp_path: Path) -> None:
+    """A stripped copy uploaded by an earlier build does not hide that the debug-info copy is missing."""
+    project = server.create_project("stripped-first", "android")["slug"]
+    stripped = tmp_path / "first" / "libclinic.so"
+    stripped.parent.mkdir()
+    shutil.copy(FIXTURES / "android" / "stripped" / "libclinic.so", stripped)
+    assert shindan(server, project, tokens["upload"], str(stripped.parent)).returncode == 0
+
+    unstripped = tmp_path / "second" / "libclinic.so"
+    unstripped.parent.mkdir()
+    shutil.copy(FIXTURES / "android" / "unstripped" / "libclinic.so", unstripped)
+    result = shindan(server, project, tokens["upload"], str(unstripped.parent))
+    assert result.returncode == 0, result.stderr
+    assert "1 uploaded" in result.stdout
+    assert "debug" in max((item["features"] for item in listed(server, tokens["read"], project)), key=len)
+
+    again = shindan(server, project, tokens["upload"], str(unstripped.parent))
+    assert "0 uploaded" in again.stdout
+
+
 def test_corrupt_files_fail_and_are_named(server: Server, tokens: dict[str, str], tmp_path: Path) -> None:
     project = server.create_project("corrupt-upload", "android")["slug"]
     tree = tmp_path / "outputs"
@@ -545,3 +565,10 @@ def test_check_release_against_server_without_endpoint(offline_env: dict[str, st
         )
     assert result.returncode == 1
     assert "error: the symbols needed query failed: HTTP 404: Not Found" in result.stderr
+
+
+def test_missing_query_rejects_malformed_features(server: Server, tokens: dict[str, str]) -> None:
+    with server.client(tokens["upload"]) as client:
+        response = client.post(f"/api/v1/projects/{server.create_project('features-query', 'android')['slug']}/debug-files/missing", json={"debug_ids": [LIBCLINIC_ID], "features": {LIBCLINIC_ID: "debug"}})
+    assert response.status_code == 400
+    assert "'features' must map debug ids to lists" in response.json()["detail"]

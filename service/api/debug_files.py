@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from service.api.auth import authorize_project, runtime_of
 from service.db.models import DebugFile
-from service.symbols.index import save_debug_files
+from service.symbols.index import feature_rank, save_debug_files
 from symbolication.debug_files import (
     DebugFileError,
     FoundDebugFile,
@@ -228,14 +228,34 @@ async def missing_debug_files(request: Request) -> JSONResponse:
     if len(debug_ids) > MAX_MISSING_QUERY:
         raise HTTPException(413, f"at most {MAX_MISSING_QUERY} debug ids per request")
     wanted = {item.lower() for item in debug_ids}
+    offered = _offered_features(body.get("features"))
 
-    def known() -> set[str]:
+    def known() -> dict[str, int]:
+        """Return the best rank of the files stored per debug id."""
+        best: dict[str, int] = {}
         with runtime_of(request).engine.connect() as connection:
-            rows = connection.execute(select(DebugFile.debug_id).where(DebugFile.project_id == project.id, DebugFile.debug_id.in_(wanted)))  # type: ignore[attr-defined]
-            return {row.debug_id for row in rows}
+            rows = connection.execute(
+                select(DebugFile.debug_id, DebugFile.features).where(DebugFile.project_id == project.id, DebugFile.debug_id.in_(wanted))  # type: ignore[attr-defined]
+            )
+            for row in rows:
+                best[row.debug_id] = max(best.get(row.debug_id, -1), feature_rank(row.features.split()))
+        return best
 
     present = await run_in_threadpool(known)
-    return JSONResponse({"missing": sorted(wanted - present)})
+    # An id counts as missing when nothing is stored for it, or when the client
+    # offers a better file than the best one stored: an unstripped library after
+    # its stripped copy.
+    missing = {debug_id for debug_id in wanted if debug_id not in present or feature_rank(offered.get(debug_id, [])) > present[debug_id]}
+    return JSONResponse({"missing": sorted(missing)})
+
+
+def _offered_features(value: object) -> dict[str, list[str]]:
+    """Read the optional ``features`` object: debug id -> the features of the client's file."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(item, list) and all(isinstance(name, str) for name in item) for item in value.values()):
+        raise HTTPException(400, "'features' must map debug ids to lists of feature names, such as [\"debug\", \"symtab\"]")
+    return {str(debug_id).lower(): list(names) for debug_id, names in value.items()}
 
 
 async def list_debug_files(request: Request) -> JSONResponse:

@@ -33,7 +33,7 @@ _INDEXES: weakref.WeakSet[DebugFileIndex] = weakref.WeakSet()
 _INDEXES_LOCK = threading.Lock()
 
 
-def _rank(features: list[str]) -> int:
+def feature_rank(features: list[str]) -> int:
     """Prefer full debug information, then symbol tables; breakpad files last."""
     rank = 0
     if "debug" in features:
@@ -124,7 +124,7 @@ class DebugFileIndex:
             rows = connection.execute(statement).all()
         if not rows:
             return None
-        best = max(rows, key=lambda row: (_rank(row.features.split()), row.kind != "breakpad"))
+        best = max(rows, key=lambda row: (feature_rank(row.features.split()), row.kind != "breakpad"))
         return DebugFileRef(sha256=best.blob_sha256, arch=best.arch or None, features=best.features.split(), kind=best.kind)
 
 

@@ -119,14 +119,21 @@ class SymbolsApi:
     def _project_url(self, suffix: str) -> str:
         return f"{self.url}/api/v1/projects/{self.project}/{suffix}"
 
-    def missing_debug_ids(self, debug_ids: list[str]) -> set[str]:
-        """Return the debug ids of `debug_ids` that the server does not have."""
+    def missing_debug_ids(self, debug_ids: list[str], features: dict[str, list[str]] | None = None) -> set[str]:
+        """Return the debug ids of `debug_ids` that the server lacks, or has only a poorer file for.
+
+        `features` gives the local file's features per debug id, so that the server
+        reports an id whose stored copy is stripped while the local one has DWARF.
+        """
         missing: set[str] = set()
         for start in range(0, len(debug_ids), MISSING_QUERY_BATCH):
             batch = debug_ids[start : start + MISSING_QUERY_BATCH]
+            query: dict[str, object] = {"debug_ids": batch}
+            if features:
+                query["features"] = {debug_id: features[debug_id] for debug_id in batch if debug_id in features}
 
-            def send(batch: list[str] = batch) -> httpx.Response:
-                return self._client.post(self._project_url("debug-files/missing"), json={"debug_ids": batch})
+            def send(query: dict[str, object] = query) -> httpx.Response:
+                return self._client.post(self._project_url("debug-files/missing"), json=query)
 
             response = self.call("the missing debug files query", send)
             body = self._json(response, "the missing debug files query")

@@ -135,9 +135,10 @@ def _upload_paths(options: UploadOptions, api: SymbolsApi | None, scratch: Path,
 
     chosen = selection.chosen
     if api is not None:
-        # NOTE: the server checks each debug id, whatever kind of file it has for it, so a
-        # stripped library uploaded earlier hides that its unstripped copy is missing.
-        missing = api.missing_debug_ids(sorted({item.debug_id for item in chosen}))
+        # The local files' features let the server report an id whose stored copy is
+        # poorer, such as a stripped library uploaded before its unstripped copy.
+        native_features = {item.debug_id: list(item.features) for item in chosen if item.kind != "proguard"}
+        missing = api.missing_debug_ids(sorted({item.debug_id for item in chosen}), native_features)
     else:
         missing = {item.debug_id for item in chosen}
     to_upload = [item for item in chosen if item.debug_id in missing]
