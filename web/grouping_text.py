@@ -81,3 +81,23 @@ def translate_reason(reason: str, translate: Translate) -> str:
         items = [translate(REMOVED_ITEMS[item]) if item in REMOVED_ITEMS else item for item in removed.split(", ")]
         text = translate(N_("%(reason)s; removed %(items)s"), reason=text, items=translate(N_(", ")).join(items))
     return text
+
+
+# Values that grouping writes in English for a skipped part, keyed by the
+# reason phrase that identifies them, so a frame whose name looks alike stays as is.
+_VALUE_PATTERNS = {
+    "line number ignored": (re.compile(r"^line (?P<line>\d+)$"), N_("line %(line)s")),
+    "beyond the first": (re.compile(r"^(?P<count>\d+) frames$"), N_("%(count)s frames")),
+}
+
+
+def translate_value(value: str, reason: str, translate: Translate) -> str:
+    """Translate the value of a skipped line number or frame count part; return other values unchanged."""
+    if not reason.startswith("skipped: "):
+        return value
+    phrase = reason.removeprefix("skipped: ")
+    for phrase_start, (pattern, message) in _VALUE_PATTERNS.items():
+        match = pattern.match(value)
+        if phrase.startswith(phrase_start) and match:
+            return translate(message, **match.groupdict())
+    return value

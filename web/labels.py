@@ -75,6 +75,36 @@ SYMBOLICATION_STATES = {
     "failed": N_("failed"),
 }
 
+# Thread states as ART writes them in ANR traces and as Java's Thread.State
+# names them in Sentry events, keyed by ``thread_state_key``. A state missing
+# here is shown as reported.
+THREAD_STATES = {
+    "runnable": N_("running"),
+    "native": N_("in native code"),
+    "sleeping": N_("sleeping"),
+    "waiting": N_("waiting"),
+    "timedwaiting": N_("waiting with a timeout"),
+    "blocked": N_("blocked on a lock"),
+    "suspended": N_("suspended"),
+    "new": N_("not started"),
+    "starting": N_("starting"),
+    "terminated": N_("terminated"),
+    "waitingfortaskprocessor": N_("waiting for the task processor"),
+    "waitingforgctocomplete": N_("waiting for garbage collection to complete"),
+    "waitingperforminggc": N_("waiting while performing garbage collection"),
+    "waitingforcheckpointstorun": N_("waiting for checkpoints to run"),
+    "waitingforjnionload": N_("waiting for JNI_OnLoad"),
+    "waitinginmaindebuggerloop": N_("waiting in the debugger loop"),
+    "waitinginmainsignalcatcherloop": N_("waiting in the signal catcher loop"),
+    "waitingforsignalcatcheroutput": N_("waiting for signal catcher output"),
+}
+
+
+def thread_state_key(state: str) -> str:
+    """Return the ``THREAD_STATES`` key of ``state``: ``TIMED_WAITING`` and ``TimedWaiting`` both become ``timedwaiting``."""
+    return state.replace("_", "").lower()
+
+
 ROLES = {
     "admin": N_("Admin"),
     "member": N_("Member"),

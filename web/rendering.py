@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 from service.db.models import User
 from web import labels
 from web.formatting import FILTERS
+from web.machine_text import machine_text
 from web.session import CSRF_FIELD, LANGUAGE_KEY, csrf_token
 from web.translations import LANGUAGES, gettext, pick_language, translations
 
@@ -55,6 +56,11 @@ def _translate_label(language: str, table: dict[str, str], code: str) -> str:
     return gettext(language, message) if message is not None else code
 
 
+def _thread_state_text(language: str, state: str) -> str:
+    message = labels.THREAD_STATES.get(labels.thread_state_key(state))
+    return gettext(language, message) if message is not None else state
+
+
 def _frame_status_text(language: str, code: str, part: int) -> str:
     entry = labels.FRAME_STATUSES.get(code, labels.FRAME_STATUSES["unknown"])
     return gettext(language, entry[part])
@@ -83,6 +89,8 @@ def environment(language: str) -> Environment:
         label=functools.partial(_translate_label, language),
         frame_status_word=functools.partial(_frame_status_text, language, part=0),
         frame_status_help=functools.partial(_frame_status_text, language, part=1),
+        thread_state=functools.partial(_thread_state_text, language),
+        machine_text=functools.partial(machine_text, language, functools.partial(gettext, language)),
     )
     return env
 

@@ -20,7 +20,7 @@ from service.issues import STATUSES
 from web.errors import WebError
 from web.labels import ISSUE_SORTS, N_
 from web.rendering import make_ui, render
-from web.session import login_required
+from web.session import grant_for, login_required
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
@@ -92,5 +92,6 @@ async def issue_list(request: Request, user: User) -> Response:
         "has_more": has_more,
         "counts": counts,
         "status_tabs": (*STATUSES, ALL_STATUSES),
+        "can_upload": grant_for(user).allows("project:write", project.id or 0),
     }
     return render(make_ui(request, user), "issue_list.html", context)

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
@@ -23,7 +23,7 @@ from service.issues import STATUSES, ForbiddenTransition, change_status, check_t
 from service.symbols.reprocess import merge_target
 from web import event_display
 from web.errors import WebError
-from web.grouping_text import translate_reason
+from web.grouping_text import translate_reason, translate_value
 from web.labels import ISSUE_STATUSES, N_, ROLES, STATUS_CHANGED, SYMBOLICATION_STATES
 from web.rendering import Ui, make_ui, render
 from web.session import check_csrf, grant_for, login_required
@@ -34,6 +34,8 @@ logger = logging.getLogger("shindan.web")
 # Events listed in the event picker, newest first.
 RECENT_EVENTS = 20
 _FLASH_KEY = "flash_status"
+# Query parameter naming the merged issue whose old link led to this page.
+MERGED_FROM_PARAM = "merged_from"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,15 @@ def merged_issue_target(request: Request, issue_id: int) -> int | None:
         return merge_target(connection, issue_id)
 
 
+def merged_source(request: Request, issue_id: int) -> int | None:
+    """Return the ``merged_from`` issue of the query when it really was merged into ``issue_id``, else None."""
+    raw = request.query_params.get(MERGED_FROM_PARAM, "")
+    if not raw.isdigit() or len(raw) > 18:
+        return None
+    source = int(raw)
+    return source if merged_issue_target(request, source) == issue_id else None
+
+
 def allowed_statuses(current: str) -> list[str]:
     """Return the statuses an issue in ``current`` can move to, in button order."""
     allowed = []
@@ -122,8 +133,9 @@ def grouping_rows(parts: Any, ui: Ui) -> list[GroupingRow]:
     rows = []
     for part in parts if isinstance(parts, list) else []:
         if isinstance(part, dict):
-            reason = translate_reason(str(part.get("reason", "")), ui.gettext)
-            rows.append(GroupingRow(str(part.get("value", "")), bool(part.get("contributes")), reason))
+            reason = str(part.get("reason", ""))
+            value = translate_value(str(part.get("value", "")), reason, ui.gettext)
+            rows.append(GroupingRow(value, bool(part.get("contributes")), translate_reason(reason, ui.gettext)))
     return rows
 
 
@@ -150,13 +162,16 @@ async def issue_page(request: Request, user: User) -> Response:
     issue_id = int(request.path_params["issue_id"])
     target = await run_in_threadpool(merged_issue_target, request, issue_id)
     if target is not None:
-        # Late symbols moved this issue's events to another issue, so old links lead there.
-        query = f"?{request.url.query}" if request.url.query else ""
-        return RedirectResponse(f"/issues/{target}{query}", status_code=302)
+        # Late symbols moved this issue's events to another issue, so old links lead there
+        # and the target page says where the reader came from.
+        params = dict(request.query_params)
+        params.setdefault(MERGED_FROM_PARAM, str(issue_id))
+        return RedirectResponse(f"/issues/{target}?{urlencode(params)}", status_code=302)
     data = await run_in_threadpool(load_issue, request, issue_id, request.query_params.get("event"))
     ui = make_ui(request, user)
     flash = request.session.pop(_FLASH_KEY, None)
     context = await run_in_threadpool(page_context, data, user, ui, flash)
+    context["merged_from"] = await run_in_threadpool(merged_source, request, issue_id)
     context["breakdown_charts"] = await run_in_threadpool(issue_charts, runtime_of(request).engine, issue_id, ui.gettext)
     # A crash with many threads has hundreds of frame rows, so rendering runs off the event loop.
     return await run_in_threadpool(render, ui, "issue.html", context)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -14,10 +16,10 @@ from service.api.auth import runtime_of
 from service.db.models import Event, Job, Project, RawPayload, User
 from service.formats import registry
 from service.ingest.errors import IngestRejected
-from service.ingest.reports import accept_report
+from service.ingest.reports import accept_report, unwrap_gzip
 from web.errors import WebError
 from web.labels import N_
-from web.rendering import make_ui, render
+from web.rendering import Ui, make_ui, render
 from web.session import check_csrf, grant_for, login_required
 from web.views.issue_list import load_project
 
@@ -26,7 +28,15 @@ def format_choices() -> list[str]:
     return registry.names()
 
 
-def _form_context(project: Project, error: str | None = None, selected: str = "") -> dict[str, Any]:
+@dataclass(frozen=True)
+class Rejection:
+    """Why an upload was rejected: a message in the UI language and, where it adds something, the parser's English detail."""
+
+    message: str
+    detail: str = ""
+
+
+def _form_context(project: Project, error: Rejection | None = None, selected: str = "") -> dict[str, Any]:
     return {"project": project, "formats": format_choices(), "error": error, "selected": selected}
 
 
@@ -50,16 +60,48 @@ async def upload_submit(request: Request, user: User) -> Response:
         body = await upload.read(limit + 1) if isinstance(upload, UploadFile) else b""
     ui = make_ui(request, user)
     if not body:
-        context = _form_context(project, ui.gettext("Choose a crash report file to upload."), requested or "")
+        context = _form_context(project, Rejection(ui.gettext("Choose a crash report file to upload.")), requested or "")
         return render(ui, "report_upload.html", context, status_code=400)
     try:
         accepted = await accept_report(runtime, request, project.id or 0, body, requested)
     except IngestRejected as rejected:
-        # The detail names the parser's finding in English, the language of the API.
-        message = ui.gettext("The file was not accepted: %(detail)s") % {"detail": rejected.detail}
+        message = await run_in_threadpool(rejection_message, rejected, body, requested, limit, ui)
         return render(ui, "report_upload.html", _form_context(project, message, requested or ""), status_code=rejected.status)
     context = {"project": project, "format": accepted.format, "reports": accepted.as_json()["reports"]}
     return render(ui, "report_uploaded.html", context)
+
+
+# The API's advice for choosing a format; the form has a format field instead.
+_FORMAT_PARAMETER_HINT = re.compile(r"\s*\(pass \?format= to choose one\)")
+
+
+def is_unknown_format(body: bytes, requested: str | None, limit: int) -> bool:
+    """Return whether detection finds no format for ``body``, the case that ingest reports as ``UnknownFormat``."""
+    if requested is not None:
+        return False
+    try:
+        registry.detect_format(unwrap_gzip(body, limit))
+    except registry.UnknownFormat:
+        return True
+    except IngestRejected:
+        return False
+    return False
+
+
+def rejection_message(rejected: IngestRejected, body: bytes, requested: str | None, limit: int, ui: Ui) -> Rejection:
+    """Explain a rejected upload: common cases fully in the UI language, others with the parser's English detail."""
+    if rejected.reason.startswith("too_large:"):
+        message = N_("The file is larger than the limit of %(limit)s bytes (setting %(setting)s).")
+        return Rejection(ui.gettext(message, limit=f"{limit:,}", setting="SHINDAN_MAX_REPORT_BYTES"))
+    if rejected.reason == "unsupported":
+        message = N_("This file is a kind of report that is not converted, such as a kernel panic, another system report or a MetricKit payload with only launch diagnostics.")
+        return Rejection(ui.gettext(message), rejected.detail)
+    if rejected.reason == "invalid" and is_unknown_format(body, requested, limit):
+        message = N_("The file is not in a supported crash report format. Supported formats: %(formats)s.")
+        return Rejection(ui.gettext(message, formats=", ".join(registry.names())))
+    # The detail names the parser's finding in English, the language of the API.
+    detail = _FORMAT_PARAMETER_HINT.sub("", rejected.detail)
+    return Rejection(ui.gettext(N_("The file was not accepted: %(detail)s"), detail=detail))
 
 
 def _event_state(request: Request, project_id: int, event_id: str) -> tuple[Event | None, str | None]:
