@@ -2,9 +2,9 @@
 
 Parsers, scrubbing and symbolication write image status details and
 processing notes in English, and the JSON API returns them unchanged. The
-page shows them in the UI language: a text is cut into known sentences, each
-matched by a pattern in ``SENTENCES`` from the start of the remaining text, and
-every sentence is replaced by its msgid with the captured values filled in.
+page shows them in the UI language. A text is cut into known sentences, each
+matched by a pattern in ``SENTENCES`` from the start of the remaining text.
+Every sentence is replaced by its msgid with the captured values filled in.
 A text with any part that no pattern matches is shown in English as a whole,
 so a page never mixes a half-translated sentence into a Japanese page.
 

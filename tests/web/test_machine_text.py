@@ -43,7 +43,7 @@ PRODUCERS = {
 }
 # Assignment targets and keyword arguments that hold a message.
 _MESSAGE_TARGETS = {"status_detail", "detail", "problem", "symbol_map_problem", "message"}
-# Inserted for a formatted value; digits fit the numeric and the text placeholders alike.
+# Inserted for a formatted value. Digits fit the numeric and the text placeholders alike.
 _SAMPLE_VALUE = "7"
 
 
@@ -61,7 +61,7 @@ def _render_template(node: ast.expr) -> str | None:
             if isinstance(value, ast.Constant):
                 parts.append(str(value.value))
             elif isinstance(value, ast.FormattedValue) and ast.unparse(value.value) == "state.symbol_map_problem":
-                parts.append("")  # its own messages are templates of their own
+                parts.append("")  # the BCSymbolMap messages it holds are scanned as templates of their own
             else:
                 parts.append(_SAMPLE_VALUE)
         return "".join(parts)
@@ -72,7 +72,11 @@ def _render_template(node: ast.expr) -> str | None:
 
 
 def _name(target: ast.expr) -> str:
-    return target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else ""
+    if isinstance(target, ast.Attribute):
+        return target.attr
+    if isinstance(target, ast.Name):
+        return target.id
+    return ""
 
 
 def producer_messages(path: Path) -> list[str]:
@@ -195,7 +199,7 @@ def test_note_values_in_japanese(english_text: str, expected: str) -> None:
 
 
 def _fixture_notes() -> list[str]:
-    notes = []
+    notes: list[str] = []
     for path in sorted(REPORT_FIXTURES.rglob("*")):
         if not path.is_file() or path.suffix == ".py" or path.name.startswith("."):
             continue

@@ -121,6 +121,9 @@ def test_missing_dsym_listed_then_uploaded(server: Server, crash: Crash, english
         new_issue_id = client.get(f"/api/v1/events/{crash.event_ids[0]}").json()["issue_id"]
     assert new_issue_id != crash.issue_id
     page.goto(f"{server.base_url}/issues/{crash.issue_id}")
-    expect(page).to_have_url(f"{server.base_url}/issues/{new_issue_id}")
+    expect(page).to_have_url(f"{server.base_url}/issues/{new_issue_id}?merged_from={crash.issue_id}")
+    expect(page.locator(".merged-notice")).to_have_text(
+        f"This issue now contains the events of issue #{crash.issue_id}, which were regrouped when their symbols arrived."
+    )
     expect(page.locator("#issue-count")).to_have_text("2")
     expect(page.locator("details.thread").first.locator("tr.frame").first).to_contain_text("ensureCapacity")

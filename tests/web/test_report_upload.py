@@ -90,8 +90,9 @@ def test_rejected_file_shows_reason_in_japanese(server: Server, project: dict[st
     page.set_input_files("input[name=file]", str(path))
     page.get_by_role("button", name="アップロード").click()
     alert = page.get_by_role("alert")
-    expect(alert).to_contain_text("ファイルは受け付けられませんでした")
-    expect(alert).to_contain_text("not a supported crash report format")
+    expect(alert).to_contain_text("このファイルは対応しているクラッシュレポートの形式ではありません。対応形式: ")
+    expect(alert).not_to_contain_text("not a supported crash report format")
+    expect(alert).not_to_contain_text("?format=")
 
 
 def test_accepted_page_in_japanese(server: Server, project: dict[str, str], japanese: BrowserContext, tmp_path: Path) -> None:

@@ -163,7 +163,7 @@ async def issue_page(request: Request, user: User) -> Response:
     target = await run_in_threadpool(merged_issue_target, request, issue_id)
     if target is not None:
         # Late symbols moved this issue's events to another issue, so old links lead there
-        # and the target page says where the reader came from.
+        # and the target page names the issue the reader came from.
         params = dict(request.query_params)
         params.setdefault(MERGED_FROM_PARAM, str(issue_id))
         return RedirectResponse(f"/issues/{target}?{urlencode(params)}", status_code=302)

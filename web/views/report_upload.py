@@ -71,7 +71,7 @@ async def upload_submit(request: Request, user: User) -> Response:
     return render(ui, "report_uploaded.html", context)
 
 
-# The API's advice for choosing a format; the form has a format field instead.
+# The API's advice for choosing a format, which the form replaces with its format field.
 _FORMAT_PARAMETER_HINT = re.compile(r"\s*\(pass \?format= to choose one\)")
 
 
