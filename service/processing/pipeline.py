@@ -1,9 +1,10 @@
 """Processing one accepted payload: parse → scrub → symbolicate → in-app → group.
 
-Each step has the same shape: it takes the EventContext and changes it. Parsing
-is the only step whose failure stops processing (the raw payload stays stored
-and the job is marked failed with the reason). A failure in a later step is
-logged and recorded on the event as a note, and processing goes on.
+``parse_payload`` turns a payload into its reports, and ``process_report`` runs
+the other steps on each. Each step takes the EventContext and changes it.
+Parsing is the only step whose failure stops processing (the raw payload stays
+stored and the job is marked failed with the reason). A failure in a later
+step is logged and recorded on the event as a note, and processing goes on.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from service.formats.errors import InvalidPayload
 from service.formats.registry import convert
 from service.grouping import GroupingResult, compute_grouping
 from service.metrics import COUNTERS
@@ -30,7 +30,6 @@ logger = logging.getLogger("shindan.processing")
 class EventContext:
     project_id: int
     payload_format: str
-    body: bytes
     received_at: datetime
     event_id: str
     report: pb.CrashReport = field(default_factory=pb.CrashReport)
@@ -75,15 +74,6 @@ def derived_event_id(event_id: str, index: int) -> str:
     return uuid.uuid5(uuid.UUID(hex=event_id) if len(event_id) == 32 else uuid.NAMESPACE_OID, f"report-{index}").hex
 
 
-def parse(context: EventContext, services: PipelineServices) -> None:
-    """Parse a payload that holds exactly one report (the Sentry event path)."""
-    reports = parse_payload(context.payload_format, context.body, context.received_at, context.event_id)
-    if len(reports) != 1:
-        raise InvalidPayload(f"expected one report, found {len(reports)}")
-    context.report = reports[0]
-    context.event_id = context.report.event_id
-
-
 def scrub(context: EventContext, services: PipelineServices) -> None:
     scrubbed = scrub_report(context.report, services.user_hash_key)
     if scrubbed:
@@ -110,12 +100,6 @@ def group(context: EventContext, services: PipelineServices) -> None:
 
 # Steps whose failure is recorded as a note instead of stopping processing.
 _ISOLATED_STEPS: tuple[tuple[str, Step], ...] = (("symbolicate", symbolicate), ("in_app", in_app))
-
-
-def run_pipeline(context: EventContext, services: PipelineServices) -> None:
-    """Parse the payload and run every later step; raise InvalidPayload when it cannot be parsed."""
-    parse(context, services)
-    process_report(context, services)
 
 
 def process_report(context: EventContext, services: PipelineServices) -> None:

@@ -71,7 +71,7 @@ class Processor:
                 continue
             contexts = []
             for report in reports:
-                context = EventContext(job.project_id, payload.format, b"", received_at, report.event_id, report=report)
+                context = EventContext(job.project_id, payload.format, received_at, report.event_id, report=report)
                 process_report(context, self.services)
                 contexts.append(context)
             done.append((job, contexts))

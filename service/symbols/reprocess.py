@@ -14,7 +14,7 @@ the kept reports, in batches of ``BATCH_SIZE`` events, one transaction each:
 - A crash alerts once. An issue created here gets a new-issue alert only when
   the alerts of the issues its events came from can still be withdrawn. That
   is the case while they wait out the grace period (``symbols_grace_seconds``)
-  unsent, and then they are deleted. Otherwise the old issue's alert stands.
+  unsent, and then they are deleted. Otherwise the old issue's alert remains.
 
 Several workers can run jobs of one project at once: on PostgreSQL each batch
 locks its events with ``FOR UPDATE SKIP LOCKED`` and the wait rows with
@@ -177,7 +177,7 @@ def reprocess_batch(connection: Connection, services: PipelineServices, job: Cla
     moves: dict[int, _Move] = {}
     targets: dict[int, _Target] = {}
     for event in events:
-        context = EventContext(job.project_id, "", b"", as_utc(event.received_at), event.event_id, report=pb.CrashReport.FromString(event.unsymbolicated_report))
+        context = EventContext(job.project_id, "", as_utc(event.received_at), event.event_id, report=pb.CrashReport.FromString(event.unsymbolicated_report))
         context.unsymbolicated = event.unsymbolicated_report
         symbolicate_and_group(context, services)
         if context.symbolication is None:
