@@ -1,8 +1,8 @@
 """``POST /api/v1/projects/{slug}/reports``: any supported crash file, format detected or chosen.
 
-Unlike the Sentry endpoints, this one parses the body before answering:
-the sender is a developer or our own SDK, and a clear 400 naming what is
-wrong in an ``.ips`` file is worth the extra parse. The worker parses the
+Unlike the Sentry endpoints, this one parses the body before it responds,
+because the sender is a developer or our own SDK, and a clear 400 naming
+what is wrong in an ``.ips`` file is worth the extra parse. The worker parses the
 stored body again, with the same result, so the event ids returned here are
 the ones the events get.
 """
@@ -62,7 +62,7 @@ class AcceptedReport:
 
 
 def summarize(report: pb.CrashReport) -> dict[str, object]:
-    """Describe a parsed report in a few fields, so the sender sees what was read."""
+    """Describe a parsed report in a few fields, so the sender can check what was read."""
     exception = report.exceptions[0] if report.exceptions else None
     crashed = next((thread for thread in report.threads if thread.crashed), None)
     return {
@@ -145,6 +145,15 @@ def stored_event_ids(runtime: Runtime, project_id: int, event_ids: list[str]) ->
         return {row.event_id for row in rows}
 
 
+def _rejection_reason(error: InvalidPayload) -> str:
+    """Return the reason token of a parse failure, so the web form can word the common cases itself."""
+    if isinstance(error, UnsupportedReport):
+        return "unsupported"
+    if isinstance(error, registry.UnknownFormat):
+        return "unknown_format"
+    return "invalid"
+
+
 async def accept_report(
     runtime: Runtime, request: Request, project_id: int, body: bytes, requested_format: str | None, proguard_uuids: list[str] | None = None
 ) -> AcceptedReport:
@@ -159,7 +168,7 @@ async def accept_report(
     try:
         accepted = await run_in_threadpool(parse_report_file, body, requested_format, received_at, content_event_id(body, proguard_uuids))
     except InvalidPayload as error:
-        reason = "unsupported" if isinstance(error, UnsupportedReport) else "invalid"
+        reason = _rejection_reason(error)
         await quarantine(runtime, project_id, request, body, error.message)
         raise IngestRejected(400, reason, error.message) from None
     if proguard_uuids:

@@ -147,7 +147,7 @@ def test_too_large_rejection_in_japanese() -> None:
 
     rejected: IngestRejected = too_large("crash report", "max_report_bytes", 1_048_576)
 
-    message = rejection_message(rejected, b"", None, 1_048_576, _Ui())  # type: ignore[arg-type]
+    message = rejection_message(rejected, 1_048_576, _Ui())  # type: ignore[arg-type]
 
     assert message.message == "ファイルが上限の 1,048,576 バイトを超えています（設定 SHINDAN_MAX_REPORT_BYTES）。"
     assert message.detail == ""

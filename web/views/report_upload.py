@@ -16,7 +16,7 @@ from service.api.auth import runtime_of
 from service.db.models import Event, Job, Project, RawPayload, User
 from service.formats import registry
 from service.ingest.errors import IngestRejected
-from service.ingest.reports import accept_report, unwrap_gzip
+from service.ingest.reports import accept_report
 from web.errors import WebError
 from web.labels import N_
 from web.rendering import Ui, make_ui, render
@@ -65,7 +65,7 @@ async def upload_submit(request: Request, user: User) -> Response:
     try:
         accepted = await accept_report(runtime, request, project.id or 0, body, requested)
     except IngestRejected as rejected:
-        message = await run_in_threadpool(rejection_message, rejected, body, requested, limit, ui)
+        message = rejection_message(rejected, limit, ui)
         return render(ui, "report_upload.html", _form_context(project, message, requested or ""), status_code=rejected.status)
     context = {"project": project, "format": accepted.format, "reports": accepted.as_json()["reports"]}
     return render(ui, "report_uploaded.html", context)
@@ -75,20 +75,7 @@ async def upload_submit(request: Request, user: User) -> Response:
 _FORMAT_PARAMETER_HINT = re.compile(r"\s*\(pass \?format= to choose one\)")
 
 
-def is_unknown_format(body: bytes, requested: str | None, limit: int) -> bool:
-    """Return whether detection finds no format for ``body``, the case that ingest reports as ``UnknownFormat``."""
-    if requested is not None:
-        return False
-    try:
-        registry.detect_format(unwrap_gzip(body, limit))
-    except registry.UnknownFormat:
-        return True
-    except IngestRejected:
-        return False
-    return False
-
-
-def rejection_message(rejected: IngestRejected, body: bytes, requested: str | None, limit: int, ui: Ui) -> Rejection:
+def rejection_message(rejected: IngestRejected, limit: int, ui: Ui) -> Rejection:
     """Explain a rejected upload: common cases fully in the UI language, others with the parser's English detail."""
     if rejected.reason.startswith("too_large:"):
         message = N_("The file is larger than the limit of %(limit)s bytes (setting %(setting)s).")
@@ -96,7 +83,7 @@ def rejection_message(rejected: IngestRejected, body: bytes, requested: str | No
     if rejected.reason == "unsupported":
         message = N_("This file is a kind of report that is not converted, such as a kernel panic, another system report or a MetricKit payload with only launch diagnostics.")
         return Rejection(ui.gettext(message), rejected.detail)
-    if rejected.reason == "invalid" and is_unknown_format(body, requested, limit):
+    if rejected.reason == "unknown_format":
         message = N_("The file is not in a supported crash report format. Supported formats: %(formats)s.")
         return Rejection(ui.gettext(message, formats=", ".join(registry.names())))
     # The detail names the parser's finding in English, the language of the API.
