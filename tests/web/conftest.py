@@ -10,7 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Playwright, sync_playwright
+
+from tests.web.page_login import open_context
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,3 +41,21 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         yield instance
     finally:
         instance.close()
+
+
+@pytest.fixture
+def english(browser: Browser) -> Iterator[BrowserContext]:
+    context = open_context(browser, "en-US")
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def japanese(browser: Browser) -> Iterator[BrowserContext]:
+    context = open_context(browser, "ja-JP")
+    try:
+        yield context
+    finally:
+        context.close()

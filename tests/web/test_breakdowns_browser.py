@@ -8,7 +8,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from tests.server import Server
 from tests.web.breakdown_data import CRASHES, NEW_RELEASE, CrashSpec, send_crashes
 from tests.web.helpers import create_user
-from tests.web.page_login import english, japanese, log_in  # noqa: F401 - english and japanese are fixtures
+from tests.web.page_login import log_in
 
 SLUG = "clinic-charts"
 

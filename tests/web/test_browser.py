@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
@@ -10,6 +9,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from tests.server import Server
 from tests.web.crash_event import RELEASE
 from tests.web.helpers import PASSWORD, Crash, create_user, send_crash, upload_dsym
+from tests.web.page_login import open_context
 
 SLUG = "clinic-ios"
 CRASHED_THREAD_ID = "5"
@@ -22,30 +22,6 @@ def crash(server: Server) -> Crash:
     server.create_project(SLUG)
     upload_dsym(server, SLUG)
     return send_crash(server, SLUG, events=2)
-
-
-def open_context(browser: Browser, locale: str) -> BrowserContext:
-    context = browser.new_context(locale=locale, viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(15_000)
-    return context
-
-
-@pytest.fixture
-def english(browser: Browser) -> Iterator[BrowserContext]:
-    context = open_context(browser, "en-US")
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def japanese(browser: Browser) -> Iterator[BrowserContext]:
-    context = open_context(browser, "ja-JP")
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def log_in(page: Page, server: Server, email: str, path: str = "/") -> None:

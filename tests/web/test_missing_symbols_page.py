@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
 from tests.server import Server
 from tests.web.crash_event import CLINIC_APP, RELEASE, SYSTEM_IMAGES
-from tests.web.helpers import PASSWORD, Crash, create_user, send_crash, upload_dsym
+from tests.web.helpers import Crash, create_user, send_crash, upload_dsym
+from tests.web.page_login import log_in
 
 SLUG = "symbols-ios"
 
@@ -20,33 +20,6 @@ def crash(server: Server) -> Crash:
     create_user(server, "symbols-admin@example.com", "admin")
     server.create_project(SLUG)
     return send_crash(server, SLUG, events=2)
-
-
-def open_context(browser: Browser, locale: str) -> Iterator[BrowserContext]:
-    context = browser.new_context(locale=locale, viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(15_000)
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def english(browser: Browser) -> Iterator[BrowserContext]:
-    yield from open_context(browser, "en-US")
-
-
-@pytest.fixture
-def japanese(browser: Browser) -> Iterator[BrowserContext]:
-    yield from open_context(browser, "ja-JP")
-
-
-def log_in(page: Page, server: Server, path: str) -> None:
-    page.goto(server.base_url + path)
-    page.fill("#email", "symbols-admin@example.com")
-    page.fill("#password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
-    expect(page).to_have_url(server.base_url + path)
 
 
 def wait_for_reprocessing(server: Server, token: str, timeout: float = 60.0) -> None:
@@ -62,7 +35,7 @@ def wait_for_reprocessing(server: Server, token: str, timeout: float = 60.0) -> 
 
 def test_page_in_japanese(server: Server, crash: Crash, japanese: BrowserContext) -> None:
     page = japanese.new_page()
-    log_in(page, server, f"/projects/{SLUG}/symbols")
+    log_in(page, server, "symbols-admin@example.com", f"/projects/{SLUG}/symbols")
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     expect(page.locator("h1")).to_contain_text("のデバッグファイルとマッピング")
     expect(page.locator("nav.project-nav a[aria-current=page]")).to_have_text("デバッグファイル")
@@ -73,7 +46,7 @@ def test_page_in_japanese(server: Server, crash: Crash, japanese: BrowserContext
 
 def test_missing_dsym_listed_then_uploaded(server: Server, crash: Crash, english: BrowserContext) -> None:
     page = english.new_page()
-    log_in(page, server, f"/projects/{SLUG}/issues")
+    log_in(page, server, "symbols-admin@example.com", f"/projects/{SLUG}/issues")
     page.locator("nav.project-nav").get_by_role("link", name="Debug files").click()
     expect(page).to_have_url(f"{server.base_url}/projects/{SLUG}/symbols")
     expect(page.locator("h1")).to_have_text("Debug files and mappings for symbols-ios")

@@ -26,7 +26,7 @@ from tests.web.breakdown_data import (
     wait_for_sessions,
 )
 from tests.web.helpers import create_user
-from tests.web.page_login import english, japanese, log_in  # noqa: F401 - english and japanese are fixtures
+from tests.web.page_login import log_in
 
 SLUG = "clinic-releases"
 DEVICE_SLUG = "clinic-device-sessions"

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
 from service.clock import utc_now
 from tests.server import Server
 from tests.web.crash_event import ios_crash_event, new_event_id
-from tests.web.helpers import PASSWORD, create_user, csrf_token, http_login, upload_dsym
+from tests.web.helpers import create_user, csrf_token, http_login, upload_dsym
+from tests.web.page_login import log_in
 
 SLUG = "upload-ios"
 
@@ -27,33 +27,6 @@ def project(server: Server) -> dict[str, str]:
     return created
 
 
-def open_context(browser: Browser, locale: str) -> Iterator[BrowserContext]:
-    context = browser.new_context(locale=locale, viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(20_000)
-    try:
-        yield context
-    finally:
-        context.close()
-
-
-@pytest.fixture
-def english(browser: Browser) -> Iterator[BrowserContext]:
-    yield from open_context(browser, "en-US")
-
-
-@pytest.fixture
-def japanese(browser: Browser) -> Iterator[BrowserContext]:
-    yield from open_context(browser, "ja-JP")
-
-
-def log_in(page: Page, server: Server, email: str) -> None:
-    page.goto(f"{server.base_url}/login")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("form.stacked button[type=submit]")
-    expect(page).to_have_url(server.base_url + "/")
-
-
 def crash_file(tmp_path: Path) -> tuple[Path, str]:
     event_id = new_event_id()
     path = tmp_path / "crash.json"
@@ -64,7 +37,7 @@ def crash_file(tmp_path: Path) -> tuple[Path, str]:
 def test_uploaded_file_opens_its_issue(server: Server, project: dict[str, str], english: BrowserContext, tmp_path: Path) -> None:
     path, event_id = crash_file(tmp_path)
     page = english.new_page()
-    log_in(page, server, "uploader@example.com")
+    log_in(page, server, "uploader@example.com", "/")
     page.goto(f"{server.base_url}/projects/{SLUG}/issues")
     page.get_by_role("link", name="Upload a crash report").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Upload a crash report")
@@ -84,7 +57,7 @@ def test_rejected_file_shows_reason_in_japanese(server: Server, project: dict[st
     path = tmp_path / "notes.txt"
     path.write_text("release notes, not a crash report\n")
     page = japanese.new_page()
-    log_in(page, server, "uploader@example.com")
+    log_in(page, server, "uploader@example.com", "/")
     page.goto(f"{server.base_url}/projects/{SLUG}/reports/new")
     expect(page.get_by_role("heading", level=1)).to_have_text("クラッシュレポートをアップロード")
     page.set_input_files("input[name=file]", str(path))
@@ -98,7 +71,7 @@ def test_rejected_file_shows_reason_in_japanese(server: Server, project: dict[st
 def test_accepted_page_in_japanese(server: Server, project: dict[str, str], japanese: BrowserContext, tmp_path: Path) -> None:
     path, _event_id = crash_file(tmp_path)
     page = japanese.new_page()
-    log_in(page, server, "uploader@example.com")
+    log_in(page, server, "uploader@example.com", "/")
     page.goto(f"{server.base_url}/projects/{SLUG}/reports/new")
     page.set_input_files("input[name=file]", str(path))
     page.get_by_role("button", name="アップロード").click()
