@@ -108,7 +108,7 @@ class JavaFrames:
                 return
 
     def remap_class_name(self, class_name: str) -> str | None:
-        """Return the original name of an obfuscated class, or None when no mapping knows it."""
+        """Return the original name of an obfuscated class, or None when no mapping lists it."""
         if not self._proguard_images or not class_name:
             return None
         for state in self._mapping_states():

@@ -334,7 +334,7 @@ def test_corpus_objc_crash_symbolicated_late(server: Server, corpus: Path, recei
     assert redirect.status_code == 308
     assert redirect.headers["location"] == f"/api/v1/issues/{after['issue_id']}"
     receiver.wait_for(1)
-    # The receiver sees the request before the notifier commits its delivery.
+    # The receiver gets the request before the notifier commits its delivery.
     wait_until("the alert to be marked delivered", lambda: "delivered" in [row["status"] for row in alert_rows(server, project["channel_id"])])
     assert [row["status"] for row in alert_rows(server, project["channel_id"])].count("delivered") == 1
     needed = {entry["debug_id"]: entry for entry in get_json(server, project["read"], f"/api/v1/projects/{project['slug']}/symbols/needed")["needed"]}

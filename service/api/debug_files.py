@@ -227,7 +227,7 @@ async def missing_debug_files(request: Request) -> JSONResponse:
         raise HTTPException(400, "expected a JSON object with 'debug_ids', a list of strings")
     if len(debug_ids) > MAX_MISSING_QUERY:
         raise HTTPException(413, f"at most {MAX_MISSING_QUERY} debug ids per request")
-    wanted = {item.lower() for item in debug_ids}
+    requested_ids = {item.lower() for item in debug_ids}
     offered = _offered_features(body.get("features"))
 
     def known() -> dict[str, int]:
@@ -235,7 +235,7 @@ async def missing_debug_files(request: Request) -> JSONResponse:
         best: dict[str, int] = {}
         with runtime_of(request).engine.connect() as connection:
             rows = connection.execute(
-                select(DebugFile.debug_id, DebugFile.features).where(DebugFile.project_id == project.id, DebugFile.debug_id.in_(wanted))  # type: ignore[attr-defined]
+                select(DebugFile.debug_id, DebugFile.features).where(DebugFile.project_id == project.id, DebugFile.debug_id.in_(requested_ids))  # type: ignore[attr-defined]
             )
             for row in rows:
                 best[row.debug_id] = max(best.get(row.debug_id, -1), feature_rank(row.features.split()))
@@ -245,7 +245,7 @@ async def missing_debug_files(request: Request) -> JSONResponse:
     # An id counts as missing when nothing is stored for it, or when the client
     # offers a better file than the best one stored: an unstripped library after
     # its stripped copy.
-    missing = {debug_id for debug_id in wanted if debug_id not in present or feature_rank(offered.get(debug_id, [])) > present[debug_id]}
+    missing = {debug_id for debug_id in requested_ids if debug_id not in present or feature_rank(offered.get(debug_id, [])) > present[debug_id]}
     return JSONResponse({"missing": sorted(missing)})
 
 

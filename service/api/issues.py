@@ -39,7 +39,7 @@ def _int_param(request: Request, name: str, default: int, maximum: int) -> int:
 
 
 def list_issues_query(project_id: int, status: str | None, release: str | None, query: str | None, sort: str, limit: int, offset: int) -> Any:
-    # Merged issues have no events left; their links redirect to the issue that holds them.
+    # Merged issues have no events left, and their links redirect to the issue that contains them.
     statement = select(Issue).where(Issue.project_id == project_id, col(Issue.merged_into_id).is_(None))
     if status:
         statement = statement.where(Issue.status == status)
@@ -83,7 +83,7 @@ def _load_issue(request: Request) -> Issue:
 
 
 def _merged_redirect(request: Request, issue: Issue, suffix: str = "") -> JSONResponse | None:
-    """Answer 308 with the issue that a merged issue's events moved to; 308 keeps the method, so a PATCH follows too."""
+    """Return a 308 redirect to the issue that a merged issue's events moved to. 308 keeps the method, so a PATCH follows too."""
     if issue.merged_into_id is None:
         return None
     require(request, "project:read", issue.project_id)

@@ -64,7 +64,7 @@ def render_image(image: pb.Image) -> dict[str, Any]:
 
 
 def render_lock(lock: pb.Lock) -> dict[str, Any]:
-    """A monitor from an ANR trace; ``owner_thread_id`` is the thread that holds it, if the trace says."""
+    """Render a monitor from an ANR trace. ``owner_thread_id`` is the thread that owns it, when the trace names one."""
     return {"address": lock.address or None, "class_name": lock.class_name or None, "owner_thread_id": lock.owner_thread_id or None}
 
 

@@ -47,7 +47,6 @@ from service.formats.sentry_contexts import MAX_CUSTOM_KEYS, collect_custom_keys
 from service.formats.sentry_images import macho_arch_name
 from service.formats.sentry_values import (
     as_dict,
-    as_list,
     as_text,
     parse_bool,
     parse_code64,

@@ -304,9 +304,9 @@ def _load_address(binary: _Binary, report: pb.CrashReport) -> int | None:
     return load_address
 
 
-# Where the dyld shared cache starts on arm64 iOS and macOS (0x180000000): system
-# libraries load from the cache at or above it, the app's executable and embedded
-# frameworks below it. MetricKit gives binary names but no paths, so the path lists
+# Start address of the dyld shared cache on arm64 iOS and macOS (0x180000000). System
+# libraries load from the cache at or above it, and the app's executable and embedded
+# frameworks load below it. MetricKit gives binary names but no paths, so the path lists
 # that mark in-app images elsewhere cannot tell the app from the system here.
 _SHARED_CACHE_START = 0x1_8000_0000
 

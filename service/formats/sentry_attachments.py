@@ -2,9 +2,9 @@
 
 sentry-cocoa and older Sentry clients can attach the text crash report as an
 ``event.applecrashreport`` attachment. Ingest stores the event JSON and the
-report together in one payload of this format; conversion takes the crash
-itself (threads, images, exceptions, device and OS where the event lacks
-them) from the report and everything else from the event.
+report together in one payload of this format. Conversion takes the crash
+itself from the report: threads, images, exceptions, and device and OS where
+the event lacks them. Everything else comes from the event.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def merge_crash_into_event(report: pb.CrashReport, crash: pb.CrashReport) -> Non
     for name in ("device", "os", "app"):
         merged = type(getattr(crash, name))()
         merged.CopyFrom(getattr(crash, name))
-        # Fields the event sets win: the SDK knows the release and user-facing names.
+        # Fields the event sets win, because the SDK sets the release and user-facing names.
         merged.MergeFrom(getattr(report, name))
         if name == "device" and report.device.archs:
             merged.ClearField("archs")

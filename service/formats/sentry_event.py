@@ -40,7 +40,7 @@ _ANDROID_PLATFORMS = {"java", "android", "kotlin"}
 _APPLE_OS_NAMES = {"ios", "ipados", "macos", "mac os x", "tvos", "watchos", "visionos", "xros"}
 
 
-# Keys of which a Sentry event has at least one; the other JSON formats
+# Keys of which a Sentry event has at least one. The other JSON formats
 # (KSCrash, MetricKit, shindan.v1 JSON) use none of them at the top level.
 _SENTRY_EVENT_KEYS = (b'"exception"', b'"sdk"', b'"debug_meta"', b'"contexts"')
 

@@ -197,7 +197,7 @@ APPLE_CRASH_REPORT_ATTACHMENT = "event.applecrashreport"
 def _attach_crash_report(events: list[PendingPayload], report: bytes, project_id: int, event_id: str, received_at: datetime) -> list[PendingPayload]:
     """Combine the envelope's event with its Apple crash report, or wrap the report alone under the envelope's event id.
 
-    The combined payload keeps the event JSON unparsed; the converter takes
+    The combined payload keeps the event JSON unparsed. The converter takes
     threads, images and the exception from the report and the rest (user,
     tags, release, breadcrumbs) from the event.
     """

@@ -98,9 +98,9 @@ class DebugFileIndex:
 
     def forget(self, project_id: int, debug_ids: Iterable[str] | None = None) -> None:
         """Drop cached results of a project, only those for `debug_ids` when given."""
-        wanted = None if debug_ids is None else {debug_id.lower() for debug_id in debug_ids}
+        requested_ids = None if debug_ids is None else {debug_id.lower() for debug_id in debug_ids}
         with self._lock:
-            stale = [key for key in self._cache if key[0] == project_id and (wanted is None or key[2] in wanted)]
+            stale = [key for key in self._cache if key[0] == project_id and (requested_ids is None or key[2] in requested_ids)]
             for key in stale:
                 del self._cache[key]
 

@@ -1,4 +1,4 @@
-"""Which debug files and mappings crashes needed, and which of them are still missing.
+"""Debug files and mappings that crashes needed, and those still missing.
 
 ``needed_images`` reads a symbolicated report: every image the Symbolicator looked
 up (status found, missing or malformed) with a debug id is needed. The app's own
@@ -44,8 +44,8 @@ class NeededImage:
     debug_id: str
     code_file: str
     in_app: bool
-    # found, missing or malformed; "hidden" for a found dSYM of a bitcode build whose
-    # frames still show __hidden#N_ names because its BCSymbolMap is not uploaded yet.
+    # "found", "missing" or "malformed". "hidden" marks a found dSYM of a bitcode build
+    # whose frames still show __hidden#N_ names, because its BCSymbolMap is not uploaded yet.
     status: str
 
     @property

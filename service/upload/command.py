@@ -14,7 +14,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from service.upload.api import RequestFailed, SymbolsApi
-from service.upload.discover import Finder, Inventory, LocalDebugFile, bundle_files
+from service.upload.discover import Finder, LocalDebugFile, bundle_files
 from service.upload.plan import UploadUnit, plan_units, select
 from service.upload.progress import Progress, format_bytes
 from service.upload.release import check_release, format_table, wait_for_reprocessing
@@ -148,13 +148,13 @@ def _upload_paths(options: UploadOptions, api: SymbolsApi | None, scratch: Path,
     units = plan_units(inventory, to_upload)
 
     if options.dry_run:
-        asked = "" if api is not None else " (the server was not asked which it has: no --url, --token and --project)"
+        offline_note = "" if api is not None else " (the server was not asked which it has: no --url, --token and --project)"
         total = sum(unit.size for unit in units)
         for unit in units:
             print(f"would upload {unit.label} ({format_bytes(unit.size)})", file=out)
         print(
             f"dry run: {found_count} debug file(s) found, {present_count} already on the server, "
-            f"{len(to_upload)} would be uploaded in {len(units)} file(s), about {format_bytes(total)}{asked}",
+            f"{len(to_upload)} would be uploaded in {len(units)} file(s), about {format_bytes(total)}{offline_note}",
             file=out,
         )
         _print_path_errors(errors, err)
@@ -188,13 +188,13 @@ def _print_path_errors(errors: list[str], err: TextIO) -> None:
             print(f"  {line}", file=err)
 
 
-def _print_found(chosen: list[LocalDebugFile], missing: set[str], dry_run: bool, asked: bool, out: TextIO) -> None:
+def _print_found(chosen: list[LocalDebugFile], missing: set[str], dry_run: bool, queried_server: bool, out: TextIO) -> None:
     if not chosen:
         return
     upload_status = "would upload" if dry_run else "upload"
     rows = []
     for item in chosen:
-        if not asked:
+        if not queried_server:
             status = "found"
         else:
             status = upload_status if item.debug_id in missing else "on server"

@@ -61,7 +61,7 @@ def _render_template(node: ast.expr) -> str | None:
             if isinstance(value, ast.Constant):
                 parts.append(str(value.value))
             elif isinstance(value, ast.FormattedValue) and ast.unparse(value.value) == "state.symbol_map_problem":
-                parts.append("")  # the BCSymbolMap messages it holds are scanned as templates of their own
+                parts.append("")  # the BCSymbolMap messages it contains are scanned as templates of their own
             else:
                 parts.append(_SAMPLE_VALUE)
         return "".join(parts)
